@@ -1,0 +1,27 @@
+"""Policy and settings from `include/config/*.yaml` (never literals in code)."""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kenshin.db import PROJECT_ROOT
+
+CONFIG_DIR = PROJECT_ROOT / "include" / "config"
+
+
+@functools.cache
+def load(name: str) -> dict[str, Any]:
+    """The YAML document `include/config/{name}.yaml`."""
+    return yaml.safe_load((CONFIG_DIR / f"{name}.yaml").read_text(encoding="utf-8"))
+
+
+def data_dir() -> Path:
+    """Where inbox/, outbox/, notices/, reports/ live (`KENSHIN_DATA_DIR`)."""
+    path = Path(os.environ.get("KENSHIN_DATA_DIR", PROJECT_ROOT / ".local" / "data"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path

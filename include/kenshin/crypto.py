@@ -1,0 +1,74 @@
+"""Field protection for the individual number (個人番号) and other identifiers.
+
+The number is encrypted with AES-GCM before it reaches the database and stored
+beside an HMAC-SHA256 used for lookups and joins (ARCHITECTURE.md). Keys come
+from the environment (`KENSHIN_MY_NUMBER_KEY`, `KENSHIN_HMAC_KEY`: base64 of 32
+bytes; a secrets backend in production). In development only, when they are
+unset, keys are generated once into the ignored work folder with mode 0600 so a
+fresh machine runs without set-up; never in the repository.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hmac
+import os
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from kenshin.db import work_dir
+
+_NONCE_BYTES = 12
+
+
+class KeyError_(RuntimeError):
+    """A key is missing or malformed (the message never holds key material)."""
+
+
+def _load_key(var: str) -> bytes:
+    value = os.environ.get(var)
+    if value is None:
+        path = work_dir() / "keys" / var.lower()
+        if not path.exists():
+            path.parent.mkdir(mode=0o700, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(base64.b64encode(os.urandom(32)).decode())
+        value = path.read_text().strip()
+    try:
+        key = base64.b64decode(value, validate=True)
+    except ValueError:
+        raise KeyError_(f"{var} is not base64") from None
+    if len(key) != 32:
+        raise KeyError_(f"{var} must be 32 bytes")
+    return key
+
+
+@dataclass(frozen=True)
+class Protector:
+    """Encrypts and keyed-hashes identifiers. `key_id` is stored as the first
+    byte of every ciphertext so keys can be rotated (re-encrypted) later."""
+
+    enc_key: bytes
+    hmac_key: bytes
+    key_id: int = 1
+
+    def hmac(self, value: str) -> bytes:
+        return hmac.digest(self.hmac_key, value.encode("ascii"), "sha256")
+
+    def encrypt(self, value: str) -> bytes:
+        nonce = os.urandom(_NONCE_BYTES)
+        return bytes([self.key_id]) + nonce + AESGCM(self.enc_key).encrypt(nonce, value.encode("ascii"), None)
+
+    def decrypt(self, blob: bytes) -> str:
+        if blob[0] != self.key_id:
+            raise KeyError_("ciphertext was made with another key id")
+        nonce, ct = blob[1:1 + _NONCE_BYTES], blob[1 + _NONCE_BYTES:]
+        return AESGCM(self.enc_key).decrypt(nonce, ct, None).decode("ascii")
+
+
+@functools.cache
+def protector() -> Protector:
+    return Protector(_load_key("KENSHIN_MY_NUMBER_KEY"), _load_key("KENSHIN_HMAC_KEY"))

@@ -1,0 +1,140 @@
+"""The record-file envelope shared by every inbound layout (LAYOUTS.md, conventions).
+
+CSV, `"` quoting, CRLF, no column-name row; `H` header first, `D` data, `T`
+trailer last with the count of `D` records. CP932 unless the file starts with a
+UTF-8 BOM. This module reads and writes that envelope; what the fields mean
+belongs to each source's module.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+BOM = b"\xef\xbb\xbf"
+
+
+class FileRejected(Exception):
+    """The whole file is refused (truncated, corrupt, wrong layout); nothing loads.
+
+    `line` and `field` locate the problem; the message never holds personal data.
+    """
+
+    def __init__(self, file: str, reason: str, line: int | None = None, field: str | None = None):
+        self.file, self.reason, self.line, self.field = file, reason, line, field
+        where = file + (f":{line}" if line else "") + (f" field {field}" if field else "")
+        super().__init__(f"{where}: {reason}")
+
+
+def detect_encoding(head: bytes) -> str:
+    return "utf-8-sig" if head.startswith(BOM) else "cp932"
+
+
+@dataclass
+class Envelope:
+    """Header fields, trailer count and the physical line numbers of data records."""
+
+    header: list[str]
+    trailer_count: int
+    data_count: int
+    encoding: str
+
+
+def iter_raw_lines(path: str | os.PathLike) -> Iterator[tuple[int, bytes]]:
+    """(line number, raw bytes without the line end), streamed: a 1.56M-row
+    snapshot is never held in memory whole. A UTF-8 BOM is dropped."""
+    with open(path, "rb") as fh:
+        for i, line in enumerate(fh, start=1):
+            if i == 1 and line.startswith(BOM):
+                line = line[len(BOM):]
+            yield i, line.rstrip(b"\r\n")
+
+
+def write_records(
+    path: str | os.PathLike,
+    header: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    *,
+    encoding: str = "cp932",
+    bom: bool = False,
+    trailer: bool = True,
+) -> int:
+    """Write a layout file atomically (temporary name, then rename). Returns the D count."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.part")
+    n = 0
+    with open(tmp, "w", encoding=encoding, newline="") as fh:
+        if bom:
+            fh.write("\ufeff")
+        w = csv.writer(fh, lineterminator="\r\n")
+        w.writerow(header)
+        for row in rows:
+            w.writerow(row)
+            n += 1
+        if trailer:
+            w.writerow(["T", str(n)])
+    os.replace(tmp, path)
+    return n
+
+
+def decode_line(line: bytes, encoding: str) -> str | None:
+    """Decoded text, or None when the line is not valid in the file's encoding."""
+    try:
+        return line.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+
+
+def parse_line(text: str) -> list[str]:
+    return next(csv.reader(io.StringIO(text)))
+
+
+def read_envelope(path: str | os.PathLike, file: str, expected_kind: str) -> Envelope:
+    """Check the header and trailer of a whole file before anything is staged.
+
+    Rejects: empty file, header not of `expected_kind`, no trailer, trailer count
+    different from the number of D records, a record type other than H/D/T.
+    """
+    with open(path, "rb") as fh:
+        encoding = detect_encoding(fh.read(3))
+    header_line: bytes | None = None
+    last_no, last = 0, b""
+    data = 0
+    for i, line in iter_raw_lines(path):
+        if i == 1:
+            header_line = line
+            continue
+        if last_no:
+            # the previous line was not the last one: it must be a D record
+            if last.startswith(b"D"):
+                data += 1
+            elif last.startswith((b"H", b"T")):
+                raise FileRejected(file, "header or trailer inside the data", line=last_no, field="record_type")
+            else:
+                raise FileRejected(file, "unknown record type", line=last_no, field="record_type")
+        last_no, last = i, line
+    if header_line is None or not header_line.strip():
+        raise FileRejected(file, "empty file")
+    text_encoding = "utf-8" if encoding == "utf-8-sig" else encoding
+    header_text = decode_line(header_line, text_encoding)
+    header = parse_line(header_text) if header_text else []
+    if not header or header[0] != "H":
+        raise FileRejected(file, "first record is not a header (H)", line=1, field="record_type")
+    if len(header) < 2 or header[1].strip() != expected_kind:
+        raise FileRejected(file, f"header names another source (expected {expected_kind})", line=1, field="kind")
+    if not last_no or not last.startswith(b"T"):
+        raise FileRejected(file, "no trailer (T): truncated transfer", line=last_no or 1, field="record_type")
+    trailer = parse_line(last.decode("ascii", errors="replace"))
+    try:
+        count = int(trailer[1])
+    except (IndexError, ValueError):
+        raise FileRejected(file, "trailer count is not a number", line=last_no, field="record_count") from None
+    if count != data:
+        raise FileRejected(
+            file, f"trailer count {count} differs from {data} data records", line=last_no, field="record_count"
+        )
+    return Envelope(header=header, trailer_count=count, data_count=data, encoding=text_encoding)

@@ -1,0 +1,170 @@
+"""Normalization of Japanese text, dates and identifiers (正規化).
+
+Everything here is pure and fast: it runs once per field of every inbound row.
+Values are never logged from here; callers report problems by file, line and
+field name only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+import unicodedata
+from pathlib import Path
+
+import jaconv
+import yaml
+
+# Era codes of the 7-digit GYYMMDD form (LAYOUTS.md): code -> (name, first day).
+ERAS: dict[str, tuple[str, dt.date]] = {
+    "1": ("明治", dt.date(1868, 1, 25)),
+    "2": ("大正", dt.date(1912, 7, 30)),
+    "3": ("昭和", dt.date(1926, 12, 25)),
+    "4": ("平成", dt.date(1989, 1, 8)),
+    "5": ("令和", dt.date(2019, 5, 1)),
+}
+_ERA_ORDER = sorted(ERAS.items(), key=lambda kv: kv[1][1])
+
+
+class BadValue(ValueError):
+    """A field value that cannot be accepted; the message never holds the value."""
+
+
+def nfkc(text: str) -> str:
+    """NFKC for a field: half-width kana to full-width, full-width digits to ASCII."""
+    if text.isascii():
+        return text
+    return unicodedata.normalize("NFKC", text)
+
+
+def digits(text: str) -> str:
+    """A numeric field as ASCII digits (full-width digits accepted), spaces trimmed."""
+    return nfkc(text).strip()
+
+
+@functools.lru_cache(maxsize=200_000)
+def parse_date(text: str) -> dt.date:
+    """Parse YYYYMMDD (Gregorian) or GYYMMDD (Japanese era) into a date.
+
+    Raises BadValue for a malformed or nonexistent date, including an era date
+    outside its era (平成31年5月1日 is 令和元年5月1日, so `4310501` is bad).
+    """
+    s = digits(text)
+    if len(s) == 8 and s.isdigit():
+        try:
+            return dt.date(int(s[:4]), int(s[4:6]), int(s[6:]))
+        except ValueError:
+            raise BadValue("not an existing date") from None
+    if len(s) == 7 and s.isdigit():
+        era = ERAS.get(s[0])
+        if era is None:
+            raise BadValue("unknown era code")
+        year_in_era = int(s[1:3])
+        if year_in_era < 1:
+            raise BadValue("era year must be at least 1 (元年)")
+        start = era[1]
+        try:
+            value = dt.date(start.year + year_in_era - 1, int(s[3:5]), int(s[5:]))
+        except ValueError:
+            raise BadValue("not an existing date") from None
+        if value < start:
+            raise BadValue("date before the start of its era")
+        nxt = [e[1] for _, e in _ERA_ORDER if e[1] > start]
+        if nxt and value >= nxt[0]:
+            raise BadValue("date after the end of its era")
+        return value
+    raise BadValue("expected YYYYMMDD or GYYMMDD")
+
+
+def to_era(value: dt.date) -> str:
+    """The 7-digit GYYMMDD form of a date (the inverse of parse_date for era dates)."""
+    for code, (_, start) in reversed(_ERA_ORDER):
+        if value >= start:
+            return f"{code}{value.year - start.year + 1:02d}{value.month:02d}{value.day:02d}"
+    raise BadValue("date before 明治")
+
+
+_MYNUMBER_WEIGHTS = [n + 1 if n <= 6 else n - 5 for n in range(1, 12)]
+
+
+def my_number_check_digit(first11: str) -> str:
+    """Check digit of an individual number (個人番号) from its first 11 digits."""
+    p = [int(c) for c in reversed(first11)]  # P1 is the digit right before the check digit
+    r = sum(pn * qn for pn, qn in zip(p, _MYNUMBER_WEIGHTS, strict=True)) % 11
+    return "0" if r <= 1 else str(11 - r)
+
+
+def valid_my_number(text: str) -> bool:
+    return len(text) == 12 and text.isdigit() and my_number_check_digit(text[:11]) == text[11]
+
+
+_SMALL_KANA = str.maketrans("ァィゥェォッャュョヮヵヶ", "アイウエオツヤユヨワカケ")
+_SPACES = re.compile(r"[\s\u3000]+")
+_LONG_VOWELS = re.compile(r"[ーｰ\-‐―−～〜]")
+
+
+def kana_key(text: str) -> str:
+    """Matching form of a kana name: full-width katakana, small kana and long
+    vowels folded, spaces removed. Readings stay ambiguous (DOMAIN.md), so this
+    is one piece of evidence, never identity."""
+    s = jaconv.hira2kata(nfkc(text))
+    s = _LONG_VOWELS.sub("", s).translate(_SMALL_KANA)
+    return _SPACES.sub("", s)
+
+
+def kana_display(text: str) -> str:
+    """Kana as stored for display: full-width katakana, one U+3000 between names."""
+    s = jaconv.hira2kata(nfkc(text)).strip()
+    return _SPACES.sub("\u3000", s)
+
+
+@functools.cache
+def _variant_table() -> dict[int, str]:
+    path = Path(__file__).resolve().parent.parent / "config" / "variant_kanji.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    table: dict[int, str] = {}
+    for standard, variants in data["variants"].items():
+        for v in variants:
+            table[ord(v)] = standard
+    return table
+
+
+def kanji_key(text: str) -> str:
+    """Matching form of a kanji name: NFKC, variant kanji (異体字) folded to the
+    standard form from `include/config/variant_kanji.yaml`, spaces removed."""
+    return _SPACES.sub("", nfkc(text).translate(_variant_table()))
+
+
+def name_display(text: str) -> str:
+    """Kanji name as stored: trimmed, runs of spaces made one U+3000."""
+    return _SPACES.sub("\u3000", text.strip())
+
+
+_CHOME = re.compile(r"([0-9]+)丁目")
+_BANCHI = re.compile(r"([0-9]+)(?:番地|番)(?=[0-9])")
+_GO = re.compile(r"([0-9]+)号")
+_DASHES = re.compile(r"[‐―−ー－-]+")
+
+
+def address_key(text: str) -> str:
+    """Matching form of an address: NFKC, 丁目/番地/番/号 as hyphens, ケ/ヶ/が folded,
+    spaces removed (DOMAIN.md, address variation)."""
+    s = nfkc(text).translate(_variant_table())
+    s = s.replace("ヶ", "ケ").replace("が", "ケ").replace("ガ", "ケ")
+    s = _CHOME.sub(r"\1-", s)
+    s = _BANCHI.sub(r"\1-", s)
+    s = _GO.sub(r"\1", s)
+    s = _DASHES.sub("-", s)
+    s = _SPACES.sub("", s)
+    return s.rstrip("-")
+
+
+def postal_code(text: str) -> str:
+    """Postal code as NNN-NNNN; raises BadValue otherwise."""
+    s = digits(text).replace("ー", "-").replace("－", "-")
+    if len(s) == 7 and s.isdigit():
+        s = f"{s[:3]}-{s[3:]}"
+    if len(s) != 8 or s[3] != "-" or not (s[:3] + s[4:]).isdigit():
+        raise BadValue("expected a postal code NNN-NNNN")
+    return s

@@ -1,0 +1,154 @@
+"""What every inbound source declares, and the row-to-COPY formatting they share.
+
+A source (one per layout of LAYOUTS.md) says which file names it owns, which
+landing table receives its rows, how one CSV record becomes a landing row
+(raw fields as received plus the parsed `_value` columns, or a RowError naming
+the field), and how accepted rows are promoted into `core`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import psycopg
+
+from kenshin import normalize as nz
+from kenshin.layout import FileRejected
+
+
+class RowError(Exception):
+    """One row refused by a row rule; `reason` never contains the value."""
+
+    def __init__(self, field: str, reason: str):
+        super().__init__(f"field {field}: {reason}")
+        self.field, self.reason = field, reason
+
+
+@dataclass
+class FileMeta:
+    """What the header (and name) of a file say about it."""
+
+    file_date: dt.date | None
+    period: str | None
+    variant: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Source:
+    """Base of the per-layout parsers (sources/*.py)."""
+
+    name: ClassVar[str]              # e.g. "jumin"
+    kind: ClassVar[str]              # header kind, e.g. "JUMIN"
+    pattern: ClassVar[re.Pattern[str]]
+    table: ClassVar[str]             # landing table
+    n_fields: ClassVar[int]          # fields of a D record, record_type included
+    raw_columns: ClassVar[tuple[str, ...]]
+    value_columns: ClassVar[tuple[str, ...]]
+    suite: ClassVar[str]             # expectations/{suite}.json
+    has_review: ClassVar[bool] = False
+
+    def matches(self, file_name: str) -> bool:
+        return self.pattern.fullmatch(file_name) is not None
+
+    def read_header(self, header: list[str], file_name: str) -> FileMeta:
+        raise NotImplementedError
+
+    def raw(self, f: list[str]) -> list[str | None]:
+        """Landing raw columns for record `f` (record type dropped)."""
+        raw: list[str | None] = list(f[1:len(self.raw_columns) + 1])
+        raw += [None] * (len(self.raw_columns) - len(raw))
+        return raw
+
+    def values(self, f: list[str], meta: FileMeta) -> tuple:
+        """Parsed `_value` columns; raises RowError for a row rule that fails."""
+        raise NotImplementedError
+
+    def late_rejects(self, conn: psycopg.Connection, load_id: int) -> None:
+        """Row rules that need the ledger (run in the promote transaction)."""
+
+    def promote(self, conn: psycopg.Connection, load_id: int, meta: FileMeta) -> dict[str, int]:
+        """Move this load's accepted rows into core; returns counts for the summary."""
+        raise NotImplementedError
+
+    def suite_name(self, meta: FileMeta) -> str:
+        """The GX suite (expectations/{name}.json) for this file."""
+        return self.suite
+
+    def gate_parameters(self, conn: psycopg.Connection, load_id: int, meta: FileMeta) -> dict[str, Any]:
+        """Run-time parameters of the GX suite (e.g. a minimum row count)."""
+        return {}
+
+    @property
+    def landing_columns(self) -> tuple[str, ...]:
+        return ("load_id", "line_no", *self.raw_columns, *self.value_columns, "reject_field", "reject_reason")
+
+
+# --- field rules shared by the sources ----------------------------------------
+
+def require_digits(value: str, n: int, field: str) -> str:
+    s = nz.digits(value)
+    if len(s) != n or not s.isdigit():
+        raise RowError(field, f"expected {n} digits")
+    return s
+
+
+def require_date(value: str, field: str) -> dt.date:
+    try:
+        return nz.parse_date(value)
+    except nz.BadValue as exc:
+        raise RowError(field, str(exc)) from None
+
+
+def optional_date(value: str, field: str) -> dt.date | None:
+    return require_date(value, field) if nz.digits(value) else None
+
+
+def require_choice(value: str, choices: frozenset[str], field: str) -> str:
+    s = nz.digits(value)
+    if s not in choices:
+        raise RowError(field, "not one of the allowed codes")
+    return s
+
+
+def require_text(value: str, field: str) -> str:
+    s = value.strip()
+    if not s:
+        raise RowError(field, "empty")
+    return s
+
+
+def header_date(header: list[str], index: int, file_name: str, field: str) -> dt.date:
+    try:
+        return nz.parse_date(header[index])
+    except (IndexError, nz.BadValue):
+        raise FileRejected(file_name, "header date is not a valid date", line=1, field=field) from None
+
+
+def header_month(header: list[str], index: int, file_name: str) -> str:
+    try:
+        value = nz.digits(header[index])
+        dt.date(int(value[:4]), int(value[4:6]), 1)
+    except (IndexError, ValueError):
+        raise FileRejected(file_name, "header period is not YYYYMM", line=1, field="period") from None
+    if len(value) != 6:
+        raise FileRejected(file_name, "header period is not YYYYMM", line=1, field="period")
+    return value
+
+
+# --- COPY text format -------------------------------------------------------
+
+_COPY_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def copy_field(value: object) -> str:
+    """One value in PostgreSQL's COPY text format."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bytes):
+        return "\\\\x" + value.hex()
+    if isinstance(value, str):
+        return value.translate(_COPY_ESCAPE)
+    return str(value)

@@ -1,0 +1,464 @@
+"""Resident registry (住民記録), public assistance (生活保護) and NHI (国保) files.
+
+LAYOUTS.md §1–3. Rows become landing rows here; promotion keeps the person
+ledger (core.person + core.person_version history + core.person_event) and the
+eligibility periods current.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+import psycopg
+
+from kenshin import config
+from kenshin import normalize as nz
+from kenshin.crypto import protector
+from kenshin.layout import FileRejected
+from kenshin.sources.base import (
+    FileMeta,
+    RowError,
+    Source,
+    header_date,
+    header_month,
+    optional_date,
+    require_choice,
+    require_date,
+    require_digits,
+    require_text,
+)
+
+SEX = frozenset({"1", "2"})
+STATUS = frozenset({"1", "2", "3", "4"})
+EVENT_CODES = frozenset(f"{i:02d}" for i in range(0, 9))
+FLAG = frozenset({"0", "1"})
+
+
+def ward_codes() -> frozenset[str]:
+    return frozenset(config.load("platform")["city"]["ward_codes"])
+
+
+def city_code() -> str:
+    return str(config.load("platform")["city"]["municipality_code"])
+
+
+class JuminSource(Source):
+    """住民記録 extract: `jumin_YYYYMMDD_{full|diff}.csv` (LAYOUTS.md §1)."""
+
+    name = "jumin"
+    kind = "JUMIN"
+    pattern = re.compile(r"jumin_(\d{8})_(full|diff)\.csv")
+    table = "landing.jumin"
+    suite = "landing_jumin_full"
+    n_fields = 20
+    raw_columns = (
+        "addressee_id", "household_id", "name_kanji", "name_kana", "sex", "birth_date",
+        "relationship", "household_head_name", "postal_code", "ward_code", "address",
+        "resident_since", "previous_address", "previous_municipality_code", "status",
+        "event_code", "event_date", "protection_flag",
+    )
+    value_columns = (
+        "my_number_hmac", "my_number_enc", "name_kana_value", "name_kanji_key", "name_kana_key",
+        "address_key", "postal_code_value", "birth_date_value", "resident_since_value",
+        "event_date_value",
+    )
+
+    def __init__(self) -> None:
+        self._wards = ward_codes()
+        self._protector = protector()
+
+    def read_header(self, header: list[str], file_name: str) -> FileMeta:
+        m = self.pattern.fullmatch(file_name)
+        variant = header[2].strip() if len(header) > 2 else ""
+        if variant not in ("full", "diff"):
+            raise FileRejected(file_name, "header variant must be full or diff", line=1, field="variant")
+        if m and m.group(2) != variant:
+            raise FileRejected(file_name, "header variant differs from the file name", line=1, field="variant")
+        extract = header_date(header, 3, file_name, "extract_date")
+        if len(header) < 5 or nz.digits(header[4]) != city_code():
+            raise FileRejected(file_name, "header municipality is not this city", line=1, field="municipality_code")
+        return FileMeta(file_date=extract, period=extract.strftime("%Y%m%d"), variant=variant)
+
+    def raw(self, f: list[str]) -> list[str | None]:
+        # Field 3 (個人番号) never reaches landing in plain text.
+        kept = [f[1], *f[3:]] if len(f) > 2 else f[1:]
+        raw: list[str | None] = list(kept[: len(self.raw_columns)])
+        raw += [None] * (len(self.raw_columns) - len(raw))
+        return raw
+
+    def values(self, f: list[str], meta: FileMeta) -> tuple:
+        if len(f) != self.n_fields:
+            raise RowError("record", f"expected {self.n_fields} fields, found {len(f)}")
+        (_, addressee_id, my_number, household_id, name_kanji, name_kana, sex, birth_date,
+         relationship, _head, postal_code, ward_code, address, resident_since, _prev_addr,
+         prev_municipality, status, event_code, event_date, protection_flag) = f
+        require_digits(addressee_id, 10, "addressee_id")
+        mn_hmac = mn_enc = None
+        number = nz.digits(my_number)
+        if number:
+            if not nz.valid_my_number(number):
+                raise RowError("my_number", "check digit or format invalid")
+            mn_hmac = self._protector.hmac(number)
+            mn_enc = self._protector.encrypt(number)
+        require_digits(household_id, 10, "household_id")
+        kanji = require_text(name_kanji, "name_kanji")
+        kana = nz.kana_display(require_text(name_kana, "name_kana"))
+        require_choice(sex, SEX, "sex")
+        birth = require_date(birth_date, "birth_date")
+        require_text(relationship, "relationship")
+        try:
+            postal = nz.postal_code(postal_code)
+        except nz.BadValue as exc:
+            raise RowError("postal_code", str(exc)) from None
+        if nz.digits(ward_code) not in self._wards:
+            raise RowError("ward_code", "not a ward of this city")
+        addr = require_text(address, "address")
+        since = optional_date(resident_since, "resident_since")
+        if nz.digits(prev_municipality):
+            require_digits(prev_municipality, 6, "previous_municipality_code")
+        require_choice(status, STATUS, "status")
+        code = require_choice(event_code, EVENT_CODES, "event_code")
+        if (meta.variant == "full") != (code == "00"):
+            raise RowError("event_code", "00 belongs to full snapshots only, and only 00 does")
+        when = optional_date(event_date, "event_date")
+        if (code == "00") != (when is None):
+            raise RowError("event_date", "required for an event, empty otherwise")
+        if when and meta.file_date and when > meta.file_date:
+            raise RowError("event_date", "after the extract date")
+        if birth > (meta.file_date or birth):
+            raise RowError("birth_date", "after the extract date")
+        require_choice(protection_flag, FLAG, "protection_flag")
+        return (
+            mn_hmac, mn_enc, kana, nz.kanji_key(kanji), nz.kana_key(kana), nz.address_key(addr),
+            postal, birth, since, when,
+        )
+
+    def suite_name(self, meta: FileMeta) -> str:
+        return f"landing_jumin_{meta.variant}"
+
+    def gate_parameters(self, conn: psycopg.Connection, load_id: int, meta: FileMeta) -> dict[str, Any]:
+        # A full snapshot lists every resident: far fewer rows than the ledger's
+        # residents means a partial extract that happened to have a valid trailer.
+        if meta.variant != "full":
+            return {"min_rows": 0}
+        residents = conn.execute("select count(*) from core.person_current where status = 1").fetchone()[0]
+        coverage = config.load("platform")["registry"]["missing_check_min_coverage"]
+        return {"min_rows": int(residents * coverage)}
+
+    def late_rejects(self, conn: psycopg.Connection, load_id: int) -> None:
+        conn.execute(
+            """
+            update landing.jumin l
+               set reject_field = 'my_number',
+                   reject_reason = 'individual number already held by another addressee'
+              from core.person p
+             where l.load_id = %(load)s and l.reject_reason is null
+               and p.my_number_hmac = l.my_number_hmac
+               and p.addressee_id <> landing.ascii_digits(l.addressee_id)
+            """,
+            {"load": load_id},
+        )
+
+    def promote(self, conn: psycopg.Connection, load_id: int, meta: FileMeta) -> dict[str, int]:
+        conn.execute(_STAGE_JUMIN, {"load": load_id})
+        if meta.variant == "full":
+            return _promote_snapshot(conn, load_id, meta.file_date)
+        return _promote_diff(conn, load_id)
+
+
+_STAGE_JUMIN = """
+create temp table stg_jumin on commit drop as
+select landing.ascii_digits(addressee_id)::char(10)          as addressee_id,
+       my_number_hmac, my_number_enc,
+       landing.ascii_digits(household_id)::char(10)          as household_id,
+       btrim(name_kanji)                                     as name_kanji,
+       name_kana_value                                       as name_kana,
+       name_kanji_key, name_kana_key,
+       landing.ascii_digits(sex)::smallint                   as sex,
+       birth_date_value                                      as birth_date,
+       btrim(relationship)                                   as relationship,
+       nullif(btrim(household_head_name), '')                as household_head_name,
+       postal_code_value::char(8)                            as postal_code,
+       landing.ascii_digits(ward_code)::char(6)              as ward_code,
+       btrim(address)                                        as address,
+       address_key,
+       resident_since_value                                  as resident_since,
+       nullif(btrim(previous_address), '')                   as previous_address,
+       landing.ascii_digits(previous_municipality_code)::char(6) as previous_municipality_code,
+       landing.ascii_digits(status)::smallint                as status,
+       landing.ascii_digits(protection_flag) = '1'           as protection_flag,
+       landing.ascii_digits(event_code)::char(2)             as event_code,
+       event_date_value                                      as event_date,
+       line_no
+  from landing.jumin
+ where load_id = %(load)s and reject_reason is null
+"""
+
+_VERSION_COLUMNS = """household_id, name_kanji, name_kana, name_kanji_key, name_kana_key, sex,
+    birth_date, relationship, household_head_name, postal_code, ward_code, address, address_key,
+    resident_since, previous_address, previous_municipality_code, status, protection_flag"""
+
+_HASH = f"md5(row({_VERSION_COLUMNS})::text)"
+
+
+def _promote_snapshot(conn: psycopg.Connection, load_id: int, extract: dt.date) -> dict[str, int]:
+    """A full snapshot: new persons, changed persons get a new version, residents
+    the snapshot does not list are flagged (never deleted)."""
+    p = {"load": load_id, "day": extract}
+    conn.execute(f"alter table stg_jumin add column attrs_hash text; update stg_jumin set attrs_hash = {_HASH}")
+    conn.execute("analyze stg_jumin")
+    new = conn.execute(
+        """
+        insert into core.person (addressee_id, my_number_hmac, my_number_enc, first_load_id, last_load_id)
+        select s.addressee_id, s.my_number_hmac, s.my_number_enc, %(load)s, %(load)s
+          from stg_jumin s
+         where not exists (select 1 from core.person p where p.addressee_id = s.addressee_id)
+        """, p).rowcount
+    conn.execute(
+        """
+        update core.person p
+           set my_number_hmac = s.my_number_hmac, my_number_enc = s.my_number_enc,
+               missing_since = null, last_load_id = %(load)s, updated_at = now()
+          from stg_jumin s
+         where p.addressee_id = s.addressee_id and p.first_load_id <> %(load)s
+           and (p.my_number_hmac is distinct from s.my_number_hmac or p.missing_since is not null)
+        """, p)
+    changed = conn.execute(
+        """
+        update core.person_version v
+           set valid_to = greatest(%(day)s::date, v.valid_from)
+          from stg_jumin s
+         where v.addressee_id = s.addressee_id and v.valid_to is null
+           and v.attrs_hash <> s.attrs_hash
+        """, p).rowcount
+    conn.execute(
+        f"""
+        insert into core.person_version (addressee_id, valid_from, {_VERSION_COLUMNS},
+                                         attrs_hash, change_event, load_id, line_no)
+        select s.addressee_id, %(day)s, {_VERSION_COLUMNS}, s.attrs_hash, '00', %(load)s, s.line_no
+          from stg_jumin s
+         where not exists (select 1 from core.person_version v
+                            where v.addressee_id = s.addressee_id and v.valid_to is null)
+        """, p)
+    # A snapshot of someone we never saw, who came from elsewhere, still tells us
+    # of their move-in: linkage queries (情報照会) need it.
+    conn.execute(
+        """
+        insert into core.person_event (addressee_id, event_code, event_date, previous_municipality_code,
+                                       previous_address, load_id, line_no)
+        select s.addressee_id, '02', s.resident_since, s.previous_municipality_code, s.previous_address,
+               %(load)s, s.line_no
+          from stg_jumin s
+          join core.person p on p.addressee_id = s.addressee_id and p.first_load_id = %(load)s
+         where s.previous_municipality_code is not null and s.resident_since is not null
+        on conflict (addressee_id, event_code, event_date) do nothing
+        """, p)
+    missing = 0
+    listed = conn.execute("select count(*) from stg_jumin where status = 1").fetchone()[0]
+    residents = conn.execute("select count(*) from core.person_current where status = 1").fetchone()[0]
+    coverage = config.load("platform")["registry"]["missing_check_min_coverage"]
+    if residents and listed >= residents * coverage:
+        missing = conn.execute(
+            """
+            with gone as (
+                update core.person p set missing_since = %(day)s, updated_at = now()
+                  from core.person_version v
+                 where v.addressee_id = p.addressee_id and v.valid_to is null and v.status = 1
+                   and p.missing_since is null
+                   and not exists (select 1 from stg_jumin s where s.addressee_id = p.addressee_id)
+                returning p.addressee_id)
+            insert into ops.registry_check (addressee_id, load_id, reason, raised_on)
+            select addressee_id, %(load)s, 'resident not listed in the full snapshot', %(day)s from gone
+            """, p).rowcount
+    return {"persons_new": new, "persons_changed": changed, "persons_missing": missing}
+
+
+def _promote_diff(conn: psycopg.Connection, load_id: int) -> dict[str, int]:
+    """A daily change set: each row is the person's state after an event; several
+    rows of one person apply in event-date then line order."""
+    p = {"load": load_id}
+    new = conn.execute(
+        """
+        insert into core.person (addressee_id, my_number_hmac, my_number_enc, first_load_id, last_load_id)
+        select distinct on (s.addressee_id) s.addressee_id, s.my_number_hmac, s.my_number_enc, %(load)s, %(load)s
+          from stg_jumin s
+         where not exists (select 1 from core.person p where p.addressee_id = s.addressee_id)
+         order by s.addressee_id, s.event_date desc, s.line_no desc
+        """, p).rowcount
+    conn.execute(
+        """
+        update core.person p
+           set my_number_hmac = coalesce(s.my_number_hmac, p.my_number_hmac),
+               my_number_enc = coalesce(s.my_number_enc, p.my_number_enc),
+               missing_since = null, last_load_id = %(load)s, updated_at = now()
+          from (select distinct on (addressee_id) * from stg_jumin
+                 order by addressee_id, event_date desc, line_no desc) s
+         where p.addressee_id = s.addressee_id
+        """, p)
+    conn.execute(f"""
+        alter table stg_jumin add column attrs_hash text, add column next_date date;
+        update stg_jumin set attrs_hash = {_HASH};
+        update stg_jumin s set next_date = n.next_date
+          from (select line_no, lead(event_date) over (partition by addressee_id
+                                                       order by event_date, line_no) as next_date
+                  from stg_jumin) n
+         where n.line_no = s.line_no""")
+    conn.execute(
+        """
+        update core.person_version v
+           set valid_to = greatest(f.first_date, v.valid_from)
+          from (select addressee_id, min(event_date) as first_date from stg_jumin group by 1) f
+         where v.addressee_id = f.addressee_id and v.valid_to is null
+        """)
+    conn.execute(
+        f"""
+        insert into core.person_version (addressee_id, valid_from, valid_to, {_VERSION_COLUMNS},
+                                         attrs_hash, change_event, load_id, line_no)
+        select s.addressee_id, greatest(s.event_date, coalesce(last.valid_to, s.event_date)),
+               greatest(s.next_date, s.event_date, coalesce(last.valid_to, s.event_date)),
+               {_VERSION_COLUMNS}, s.attrs_hash, s.event_code, %(load)s, s.line_no
+          from stg_jumin s
+          left join lateral (select max(valid_to) as valid_to from core.person_version v
+                              where v.addressee_id = s.addressee_id) last on true
+         order by s.addressee_id, s.event_date, s.line_no
+        """, p)
+    # the newest row of each person is the current version
+    conn.execute(
+        """
+        update core.person_version v set valid_to = null
+          from (select distinct on (addressee_id) addressee_id, line_no from stg_jumin
+                 order by addressee_id, event_date desc, line_no desc) last
+         where v.load_id = %(load)s and v.line_no = last.line_no
+        """, p)
+    events = conn.execute(
+        """
+        insert into core.person_event (addressee_id, event_code, event_date, previous_municipality_code,
+                                       previous_address, load_id, line_no)
+        select addressee_id, event_code, event_date,
+               case when event_code = '02' then previous_municipality_code end,
+               case when event_code = '02' then previous_address end, %(load)s, line_no
+          from stg_jumin
+        on conflict (addressee_id, event_code, event_date) do nothing
+        """, p).rowcount
+    move_ins = conn.execute("select count(*) from stg_jumin where event_code = '02'").fetchone()[0]
+    return {"persons_new": new, "events": events, "move_ins": move_ins}
+
+
+class _MonthlyListSource(Source):
+    """Shared header handling of the monthly media-transfer lists."""
+
+    def read_header(self, header: list[str], file_name: str) -> FileMeta:
+        period = header_month(header, 2, file_name)
+        m = self.pattern.fullmatch(file_name)
+        if m and m.group(1) != period:
+            raise FileRejected(file_name, "header period differs from the file name", line=1, field="period")
+        created = header_date(header, 3, file_name, "created_date")
+        first = dt.date(int(period[:4]), int(period[4:]), 1)
+        return FileMeta(file_date=created, period=period, extra={"month_start": first})
+
+    def late_rejects(self, conn: psycopg.Connection, load_id: int) -> None:
+        conn.execute(
+            f"""
+            update {self.table} l
+               set reject_field = 'addressee_id', reject_reason = 'not in the person ledger'
+             where l.load_id = %(load)s and l.reject_reason is null
+               and not exists (select 1 from core.person p
+                                where p.addressee_id = landing.ascii_digits(l.addressee_id))
+            """,
+            {"load": load_id},
+        )
+
+
+class SeihoSource(_MonthlyListSource):
+    """生活保護 recipients: `seiho_YYYYMM.csv` (LAYOUTS.md §2)."""
+
+    name = "seiho"
+    kind = "SEIHO"
+    pattern = re.compile(r"seiho_(\d{6})\.csv")
+    table = "landing.seiho"
+    suite = "landing_seiho"
+    n_fields = 6
+    raw_columns = ("addressee_id", "case_number", "benefit_type", "start_date", "end_date")
+    value_columns = ("start_date_value", "end_date_value")
+
+    def values(self, f: list[str], meta: FileMeta) -> tuple:
+        if len(f) != self.n_fields:
+            raise RowError("record", f"expected {self.n_fields} fields, found {len(f)}")
+        _, addressee_id, case_number, benefit_type, start, end = f
+        require_digits(addressee_id, 10, "addressee_id")
+        require_digits(case_number, 8, "case_number")
+        require_choice(benefit_type, frozenset({"1", "2"}), "benefit_type")
+        start_value = require_date(start, "start_date")
+        end_value = optional_date(end, "end_date")
+        if end_value and end_value < start_value:
+            raise RowError("end_date", "before start_date")
+        return (start_value, end_value)
+
+    def promote(self, conn: psycopg.Connection, load_id: int, meta: FileMeta) -> dict[str, int]:
+        n = conn.execute(
+            """
+            insert into core.welfare_period (addressee_id, case_number, benefit_type, start_date,
+                                             end_date, last_listed, load_id)
+            select landing.ascii_digits(addressee_id), landing.ascii_digits(case_number),
+                   landing.ascii_digits(benefit_type)::smallint, start_date_value, end_date_value,
+                   %(month)s, %(load)s
+              from landing.seiho where load_id = %(load)s and reject_reason is null
+            on conflict (addressee_id, case_number, start_date) do update
+               set benefit_type = excluded.benefit_type, end_date = excluded.end_date,
+                   last_listed = excluded.last_listed, load_id = excluded.load_id
+            """, {"load": load_id, "month": meta.extra["month_start"]}).rowcount
+        return {"welfare_periods": n}
+
+
+class KokuhoSource(_MonthlyListSource):
+    """国保 members: `kokuho_YYYYMM.csv` (LAYOUTS.md §3)."""
+
+    name = "kokuho"
+    kind = "KOKUHO"
+    pattern = re.compile(r"kokuho_(\d{6})\.csv")
+    table = "landing.kokuho"
+    suite = "landing_kokuho"
+    n_fields = 5
+    raw_columns = ("addressee_id", "qualified_from", "qualified_to")
+    value_columns = ("insured_number_hmac", "qualified_from_value", "qualified_to_value")
+
+    def __init__(self) -> None:
+        self._protector = protector()
+
+    def raw(self, f: list[str]) -> list[str | None]:
+        # The insured number (記号番号) is kept only as a keyed hash.
+        kept = [f[1], *f[3:]] if len(f) > 2 else f[1:]
+        raw: list[str | None] = list(kept[: len(self.raw_columns)])
+        raw += [None] * (len(self.raw_columns) - len(raw))
+        return raw
+
+    def values(self, f: list[str], meta: FileMeta) -> tuple:
+        if len(f) != self.n_fields:
+            raise RowError("record", f"expected {self.n_fields} fields, found {len(f)}")
+        _, addressee_id, insured_number, qualified_from, qualified_to = f
+        require_digits(addressee_id, 10, "addressee_id")
+        number = nz.nfkc(insured_number).strip()
+        if not number or len(number) > 16:
+            raise RowError("insured_number", "empty or longer than 16 characters")
+        start = require_date(qualified_from, "qualified_from")
+        end = optional_date(qualified_to, "qualified_to")
+        if end and end < start:
+            raise RowError("qualified_to", "before qualified_from")
+        return (self._protector.hmac(number), start, end)
+
+    def promote(self, conn: psycopg.Connection, load_id: int, meta: FileMeta) -> dict[str, int]:
+        n = conn.execute(
+            """
+            insert into core.nhi_period (addressee_id, insured_number_hmac, qualified_from, qualified_to,
+                                         last_listed, load_id)
+            select landing.ascii_digits(addressee_id), insured_number_hmac, qualified_from_value,
+                   qualified_to_value, %(month)s, %(load)s
+              from landing.kokuho where load_id = %(load)s and reject_reason is null
+            on conflict (addressee_id, qualified_from) do update
+               set insured_number_hmac = excluded.insured_number_hmac,
+                   qualified_to = excluded.qualified_to,
+                   last_listed = excluded.last_listed, load_id = excluded.load_id
+            """, {"load": load_id, "month": meta.extra["month_start"]}).rowcount
+        return {"nhi_periods": n}
