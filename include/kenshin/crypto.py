@@ -4,7 +4,8 @@ The number is encrypted with AES-GCM before it reaches the database and stored
 beside an HMAC-SHA256 used for lookups and joins (ARCHITECTURE.md). Keys come
 from the environment (`KENSHIN_MY_NUMBER_KEY`, `KENSHIN_HMAC_KEY`: base64 of 32
 bytes; a secrets backend in production). In development only, when they are
-unset, keys are generated once into the ignored work folder with mode 0600 so a
+unset and no server is configured (the embedded default), keys are generated
+once into the ignored work folder with mode 0600 so a
 fresh machine runs without set-up; never in the repository.
 """
 
@@ -30,6 +31,10 @@ class KeyError_(RuntimeError):
 def _load_key(var: str) -> bytes:
     value = os.environ.get(var)
     if value is None:
+        if os.environ.get("KENSHIN_DATABASE_URL"):
+            # A configured server is a deployment: its keys must come from the
+            # environment or a secrets backend, never be made up here.
+            raise KeyError_(f"{var} is not set")
         path = work_dir() / "keys" / var.lower()
         if not path.exists():
             path.parent.mkdir(mode=0o700, exist_ok=True)
@@ -56,7 +61,7 @@ class Protector:
     key_id: int = 1
 
     def hmac(self, value: str) -> bytes:
-        return hmac.digest(self.hmac_key, value.encode("ascii"), "sha256")
+        return hmac.digest(self.hmac_key, value.encode("utf-8"), "sha256")
 
     def encrypt(self, value: str) -> bytes:
         nonce = os.urandom(_NONCE_BYTES)

@@ -60,7 +60,7 @@ def run_gate(url: str, source: Source, suite_name: str, load_id: int,
     )
     asset = datasource.add_query_asset(
         name=f"landing_{suffix}",
-        query=f"select * from {source.table} where load_id = {int(load_id)} and reject_reason is null",
+        query=f"select * from {source.accepted_view} where load_id = {int(load_id)}",
     )
     batch = asset.add_batch_definition_whole_table(f"load_{suffix}")
     spec = load_suite(suite_name)

@@ -179,7 +179,7 @@ def _abandon_interrupted(conn: psycopg.Connection, sha: str) -> None:
             if source:
                 conn.execute(f"delete from {source.table} where load_id = %s", (load_id,))
             conn.execute(
-                "update ops.load_manifest set status = 'rejected', finished_at = now(), "
+                "update ops.load_manifest set status = 'abandoned', finished_at = now(), "
                 "reason = 'interrupted before promotion; loaded again by a later run' where load_id = %s",
                 (load_id,))
         log.warning("abandoned interrupted load=%s", load_id)

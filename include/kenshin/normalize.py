@@ -145,12 +145,15 @@ _CHOME = re.compile(r"([0-9]+)丁目")
 _BANCHI = re.compile(r"([0-9]+)(?:番地|番)(?=[0-9])")
 _GO = re.compile(r"([0-9]+)号")
 _DASHES = re.compile(r"[‐―−ー－-]+")
+# CP932 decodes 0x8160 to U+FF5E (fullwidth tilde) where Shift_JIS gives U+301C
+# (wave dash): both, and the ASCII tilde NFKC makes of U+FF5E, are one character.
+_WAVE_DASHES = str.maketrans({"\u301c": "~", "\uff5e": "~"})
 
 
 def address_key(text: str) -> str:
     """Matching form of an address: NFKC, 丁目/番地/番/号 as hyphens, ケ/ヶ/が folded,
     spaces removed (DOMAIN.md, address variation)."""
-    s = nfkc(text).translate(_variant_table())
+    s = nfkc(text).translate(_variant_table()).translate(_WAVE_DASHES)
     s = s.replace("ヶ", "ケ").replace("が", "ケ").replace("ガ", "ケ")
     s = _CHOME.sub(r"\1-", s)
     s = _BANCHI.sub(r"\1-", s)

@@ -44,6 +44,7 @@ class Source:
     kind: ClassVar[str]              # header kind, e.g. "JUMIN"
     pattern: ClassVar[re.Pattern[str]]
     table: ClassVar[str]             # landing table
+    accepted_view: ClassVar[str]     # its accepted rows in promotable form (gate + promotion read it)
     n_fields: ClassVar[int]          # fields of a D record, record_type included
     raw_columns: ClassVar[tuple[str, ...]]
     value_columns: ClassVar[tuple[str, ...]]

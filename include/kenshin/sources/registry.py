@@ -51,6 +51,7 @@ class JuminSource(Source):
     kind = "JUMIN"
     pattern = re.compile(r"jumin_(\d{8})_(full|diff)\.csv")
     table = "landing.jumin"
+    accepted_view = "landing.jumin_accepted"
     suite = "landing_jumin_full"
     n_fields = 20
     raw_columns = (
@@ -170,30 +171,7 @@ class JuminSource(Source):
 
 _STAGE_JUMIN = """
 create temp table stg_jumin on commit drop as
-select landing.ascii_digits(addressee_id)::char(10)          as addressee_id,
-       my_number_hmac, my_number_enc,
-       landing.ascii_digits(household_id)::char(10)          as household_id,
-       btrim(name_kanji)                                     as name_kanji,
-       name_kana_value                                       as name_kana,
-       name_kanji_key, name_kana_key,
-       landing.ascii_digits(sex)::smallint                   as sex,
-       birth_date_value                                      as birth_date,
-       btrim(relationship)                                   as relationship,
-       nullif(btrim(household_head_name), '')                as household_head_name,
-       postal_code_value::char(8)                            as postal_code,
-       landing.ascii_digits(ward_code)::char(6)              as ward_code,
-       btrim(address)                                        as address,
-       address_key,
-       resident_since_value                                  as resident_since,
-       nullif(btrim(previous_address), '')                   as previous_address,
-       landing.ascii_digits(previous_municipality_code)::char(6) as previous_municipality_code,
-       landing.ascii_digits(status)::smallint                as status,
-       landing.ascii_digits(protection_flag) = '1'           as protection_flag,
-       landing.ascii_digits(event_code)::char(2)             as event_code,
-       event_date_value                                      as event_date,
-       line_no
-  from landing.jumin
- where load_id = %(load)s and reject_reason is null
+select * from landing.jumin_accepted where load_id = %(load)s
 """
 
 _VERSION_COLUMNS = """household_id, name_kanji, name_kana, name_kanji_key, name_kana_key, sex,
@@ -378,6 +356,7 @@ class SeihoSource(_MonthlyListSource):
     kind = "SEIHO"
     pattern = re.compile(r"seiho_(\d{6})\.csv")
     table = "landing.seiho"
+    accepted_view = "landing.seiho_accepted"
     suite = "landing_seiho"
     n_fields = 6
     raw_columns = ("addressee_id", "case_number", "benefit_type", "start_date", "end_date")
@@ -401,10 +380,8 @@ class SeihoSource(_MonthlyListSource):
             """
             insert into core.welfare_period (addressee_id, case_number, benefit_type, start_date,
                                              end_date, last_listed, load_id)
-            select landing.ascii_digits(addressee_id), landing.ascii_digits(case_number),
-                   landing.ascii_digits(benefit_type)::smallint, start_date_value, end_date_value,
-                   %(month)s, %(load)s
-              from landing.seiho where load_id = %(load)s and reject_reason is null
+            select addressee_id, case_number, benefit_type, start_date, end_date, %(month)s, %(load)s
+              from landing.seiho_accepted where load_id = %(load)s
             on conflict (addressee_id, case_number, start_date) do update
                set benefit_type = excluded.benefit_type, end_date = excluded.end_date,
                    last_listed = excluded.last_listed, load_id = excluded.load_id
@@ -419,6 +396,7 @@ class KokuhoSource(_MonthlyListSource):
     kind = "KOKUHO"
     pattern = re.compile(r"kokuho_(\d{6})\.csv")
     table = "landing.kokuho"
+    accepted_view = "landing.kokuho_accepted"
     suite = "landing_kokuho"
     n_fields = 5
     raw_columns = ("addressee_id", "qualified_from", "qualified_to")
@@ -453,9 +431,8 @@ class KokuhoSource(_MonthlyListSource):
             """
             insert into core.nhi_period (addressee_id, insured_number_hmac, qualified_from, qualified_to,
                                          last_listed, load_id)
-            select landing.ascii_digits(addressee_id), insured_number_hmac, qualified_from_value,
-                   qualified_to_value, %(month)s, %(load)s
-              from landing.kokuho where load_id = %(load)s and reject_reason is null
+            select addressee_id, insured_number_hmac, qualified_from, qualified_to, %(month)s, %(load)s
+              from landing.kokuho_accepted where load_id = %(load)s
             on conflict (addressee_id, qualified_from) do update
                set insured_number_hmac = excluded.insured_number_hmac,
                    qualified_to = excluded.qualified_to,

@@ -42,7 +42,8 @@ RETURN nullif(btrim(translate(value, '０１２３４５６７８９　', '01234
 -- ---------------------------------------------------------------- ops ----
 
 -- One row per file seen (ファイル受付台帳). status: staging → loaded | rejected |
--- duplicate. The same bytes are never loaded twice (unique sha256 of loaded files).
+-- duplicate, or abandoned when a killed run left it in staging (a rerun loads it).
+-- The same bytes are never loaded twice (unique sha256 of loaded files).
 CREATE TABLE ops.load_manifest (
     load_id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     file_name        text NOT NULL,
@@ -52,7 +53,7 @@ CREATE TABLE ops.load_manifest (
     encoding         text,
     file_date        date,
     period           text,
-    status           text NOT NULL CHECK (status IN ('staging', 'loaded', 'rejected', 'duplicate')),
+    status           text NOT NULL CHECK (status IN ('staging', 'loaded', 'rejected', 'duplicate', 'abandoned')),
     reason           text,
     rows_in_file     integer,
     rows_loaded      integer,
@@ -177,6 +178,58 @@ CREATE TABLE landing.kokuho (
     reject_reason        text,
     PRIMARY KEY (load_id, line_no)
 );
+
+-- Accepted rows in the form promotion writes them: the GX gate validates
+-- exactly what will be promoted, and promotion reads the same view.
+CREATE VIEW landing.jumin_accepted AS
+SELECT load_id,
+       line_no,
+       landing.ascii_digits(addressee_id)::char(10)               AS addressee_id,
+       my_number_hmac,
+       my_number_enc,
+       landing.ascii_digits(household_id)::char(10)               AS household_id,
+       btrim(name_kanji)                                          AS name_kanji,
+       name_kana_value                                            AS name_kana,
+       name_kanji_key,
+       name_kana_key,
+       landing.ascii_digits(sex)::smallint                        AS sex,
+       birth_date_value                                           AS birth_date,
+       btrim(relationship)                                        AS relationship,
+       nullif(btrim(household_head_name), '')                     AS household_head_name,
+       postal_code_value::char(8)                                 AS postal_code,
+       landing.ascii_digits(ward_code)::char(6)                   AS ward_code,
+       btrim(address)                                             AS address,
+       address_key,
+       resident_since_value                                       AS resident_since,
+       nullif(btrim(previous_address), '')                        AS previous_address,
+       landing.ascii_digits(previous_municipality_code)::char(6) AS previous_municipality_code,
+       landing.ascii_digits(status)::smallint                     AS status,
+       landing.ascii_digits(protection_flag) = '1'                AS protection_flag,
+       landing.ascii_digits(event_code)::char(2)                  AS event_code,
+       event_date_value                                           AS event_date
+FROM landing.jumin
+WHERE reject_reason IS NULL;
+
+CREATE VIEW landing.seiho_accepted AS
+SELECT load_id,
+       line_no,
+       landing.ascii_digits(addressee_id)::char(10)     AS addressee_id,
+       landing.ascii_digits(case_number)::char(8)       AS case_number,
+       landing.ascii_digits(benefit_type)::smallint     AS benefit_type,
+       start_date_value                                 AS start_date,
+       end_date_value                                   AS end_date
+FROM landing.seiho
+WHERE reject_reason IS NULL;
+
+CREATE VIEW landing.kokuho_accepted AS
+SELECT load_id,
+       line_no,
+       landing.ascii_digits(addressee_id)::char(10)     AS addressee_id,
+       insured_number_hmac,
+       qualified_from_value                             AS qualified_from,
+       qualified_to_value                               AS qualified_to
+FROM landing.kokuho
+WHERE reject_reason IS NULL;
 
 -- ----------------------------------------------------------------- core ---
 

@@ -1,0 +1,57 @@
+"""Airflow-facing glue for kenshin: default task policy, failure alerts, the
+warehouse connection and the Assets DAGs publish. Domain logic stays in
+`kenshin`; nothing here touches the database at import time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from airflow.sdk import Asset
+
+log = logging.getLogger(__name__)
+
+TIMEZONE = "Asia/Tokyo"
+OWNER = "kenshin-data-engineering"
+CONN_ID = "kenshin"
+
+# Assets: core tables later DAGs are scheduled on (data-aware scheduling).
+PERSON_LEDGER = Asset(name="core.person_ledger", uri="kenshin://core/person_ledger")
+
+
+def notify_failure(context) -> None:
+    """Failure callback: one clear line naming the DAG, task, run and the error
+    (exception messages of kenshin never hold personal data)."""
+    ti = context.get("task_instance")
+    log.error(
+        "kenshin task failed: dag=%s task=%s map_index=%s run=%s error=%s",
+        getattr(ti, "dag_id", "?"), getattr(ti, "task_id", "?"), getattr(ti, "map_index", -1),
+        context.get("run_id"), context.get("exception"),
+    )
+
+
+DEFAULT_ARGS = {
+    "owner": OWNER,
+    "retries": 2,
+    "retry_delay": dt.timedelta(minutes=5),
+    "on_failure_callback": notify_failure,
+}
+
+
+def warehouse_url() -> str:
+    """The `kenshin` Airflow connection (AIRFLOW_CONN_KENSHIN or a secrets
+    backend), or kenshin's own default when no connection is defined."""
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    from kenshin import db
+
+    try:
+        conn = BaseHook.get_connection(CONN_ID)
+    except AirflowNotFoundException:
+        return db.database_url()
+    auth = conn.login or ""
+    if conn.password:
+        auth += f":{conn.password}"
+    host = f"{auth}@{conn.host}" if auth else conn.host
+    return f"postgresql://{host}:{conn.port or 5432}/{conn.schema or db.DATABASE_NAME}"

@@ -1,0 +1,78 @@
+"""Synthetic people and LAYOUTS.md files for focused tests (no real person)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from kenshin.layout import write_records
+from kenshin.normalize import my_number_check_digit, to_era
+
+
+def my_number(seed: int) -> str:
+    first = f"{seed:011d}"
+    return first + my_number_check_digit(first)
+
+
+@dataclass
+class Person:
+    addressee_id: str
+    name_kanji: str = "川崎\u3000花子"
+    name_kana: str = "カワサキ\u3000ハナコ"
+    sex: str = "2"
+    birth: dt.date = dt.date(1970, 3, 12)
+    household_id: str = "1000000001"
+    relationship: str = "世帯主"
+    postal_code: str = "211-0063"
+    ward_code: str = "141330"
+    address: str = "神奈川県川崎市中原区小杉町3丁目1番2号"
+    resident_since: str = "20000401"
+    previous_address: str = ""
+    previous_municipality_code: str = ""
+    status: str = "1"
+    protection_flag: str = "0"
+    my_number: str = field(default="")
+
+    def jumin_row(self, event_code: str = "00", event_date: str = "", **overrides: str) -> list[str]:
+        row = {
+            "record_type": "D", "addressee_id": self.addressee_id, "my_number": self.my_number,
+            "household_id": self.household_id, "name_kanji": self.name_kanji, "name_kana": self.name_kana,
+            "sex": self.sex, "birth_date": to_era(self.birth), "relationship": self.relationship,
+            "household_head_name": self.name_kanji, "postal_code": self.postal_code,
+            "ward_code": self.ward_code, "address": self.address, "resident_since": self.resident_since,
+            "previous_address": self.previous_address,
+            "previous_municipality_code": self.previous_municipality_code, "status": self.status,
+            "event_code": event_code, "event_date": event_date, "protection_flag": self.protection_flag,
+        }
+        row.update(overrides)
+        return list(row.values())
+
+    def but(self, **changes) -> Person:
+        return replace(self, **changes)
+
+
+def people(n: int, start: int = 1) -> list[Person]:
+    family = ["佐藤", "鈴木", "高橋", "田中", "伊藤"]
+    family_kana = ["サトウ", "スズキ", "タカハシ", "タナカ", "イトウ"]
+    given = ["花子", "太郎", "陽菜", "蓮", "結衣"]
+    given_kana = ["ハナコ", "タロウ", "ヒナ", "レン", "ユイ"]
+    out = []
+    for i in range(start, start + n):
+        f, g = (i * 7) % 5, (i * 3) % 5
+        out.append(Person(
+            addressee_id=f"{i:010d}", name_kanji=f"{family[f]}\u3000{given[g]}",
+            name_kana=f"{family_kana[f]}\u3000{given_kana[g]}", sex="1" if g in (1, 3) else "2",
+            birth=dt.date(1950, 1, 1) + dt.timedelta(days=97 * i), household_id=f"{1000000000 + i:010d}",
+            my_number=my_number(500000 + i),
+        ))
+    return out
+
+
+def jumin_file(folder: Path, day: str, variant: str, rows: list[list[str]], *, name: str | None = None,
+               encoding: str = "cp932", bom: bool = False, trailer: bool = True,
+               header: list[str] | None = None) -> Path:
+    path = folder / (name or f"jumin_{day}_{variant}.csv")
+    write_records(path, header or ["H", "JUMIN", variant, day, "141305"], rows,
+                  encoding=encoding, bom=bom, trailer=trailer)
+    return path

@@ -1,0 +1,100 @@
+"""Test set-up: a real PostgreSQL (KENSHIN_DATABASE_URL's server, or the embedded
+default cluster), one freshly migrated database per test cloned from a template,
+synthetic keys, and an Airflow home with its metadata in the same server."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / ".local" / "test"
+
+
+def pytest_configure(config):
+    WORK.mkdir(parents=True, exist_ok=True)
+    # Synthetic keys for synthetic people; never the keys of a real deployment.
+    os.environ.setdefault("KENSHIN_MY_NUMBER_KEY", base64.b64encode(b"t" * 32).decode())
+    os.environ.setdefault("KENSHIN_HMAC_KEY", base64.b64encode(b"h" * 32).decode())
+    os.environ["KENSHIN_DATA_DIR"] = str(WORK / "data")
+    airflow_home = WORK / "airflow"
+    os.environ.update({
+        "AIRFLOW_HOME": str(airflow_home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(airflow_home / "logs"),
+    })
+    sys.path.insert(0, str(ROOT / "plugins"))
+    # Airflow reads its metadata connection when first imported: decide it now.
+    from kenshin import db
+
+    url = db.database_url()
+    os.environ["KENSHIN_TEST_SERVER_URL"] = url
+    os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = db.sqlalchemy_url(db.with_database(url, "airflow_test"))
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    return os.environ["KENSHIN_TEST_SERVER_URL"]
+
+
+@pytest.fixture(scope="session")
+def template_db(server_url) -> str:
+    """A database migrated once per session; tests clone it (CREATE ... TEMPLATE)."""
+    from kenshin import db
+
+    name = f"kenshin_tmpl_{os.getpid()}"
+    admin = db.with_database(server_url, "postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}"')
+        conn.execute(f'create database "{name}"')
+    db.migrate(db.with_database(server_url, name))
+    yield name
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture
+def db_url(server_url, template_db) -> str:
+    """A fresh, migrated database for one test, dropped afterwards."""
+    from kenshin import db
+
+    name = f"kenshin_t_{uuid.uuid4().hex[:12]}"
+    admin = db.with_database(server_url, "postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'create database "{name}" template "{template_db}"')
+    url = db.with_database(server_url, name)
+    yield url
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture(scope="session")
+def airflow_db(server_url) -> str:
+    """Airflow's metadata database on the same server, migrated once per session."""
+    from kenshin import db
+
+    db.ensure_database(db.with_database(server_url, "airflow_test"))
+    conn = os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True,
+                   stdout=subprocess.DEVNULL, env=os.environ.copy())
+    return conn
+
+
+@pytest.fixture
+def inbox(tmp_path, monkeypatch) -> Path:
+    """An empty data folder for one test (KENSHIN_DATA_DIR)."""
+    data = tmp_path / "data"
+    (data / "inbox").mkdir(parents=True)
+    monkeypatch.setenv("KENSHIN_DATA_DIR", str(data))
+    return data / "inbox"

@@ -1,0 +1,51 @@
+"""Every DAG imports, parses fast and follows the house policy (owner, tags,
+docs, Asia/Tokyo, no catch-up, one active run for writers, retries except on gates)."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.dag
+
+WRITERS = {"registry_sync"}
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    from kenshin.db import PROJECT_ROOT
+
+    return DagBag(dag_folder=str(PROJECT_ROOT / "dags"))
+
+
+def test_every_dag_imports_without_errors(dagbag):
+    assert dagbag.import_errors == {}
+    assert set(dagbag.dag_ids) >= {"registry_sync"}
+
+
+def test_parse_time_per_file_under_one_second(dagbag, capsys):
+    stats = dagbag.dagbag_stats
+    assert stats, "no files parsed"
+    with capsys.disabled():
+        for s in stats:
+            print(f"\nDAG parse {s.file}: {s.duration.total_seconds():.3f} s ({s.dag_num} DAG)")
+    slow = {s.file: s.duration.total_seconds() for s in stats if s.duration.total_seconds() >= 1.0}
+    assert slow == {}
+
+
+def test_policy(dagbag):
+    for dag_id, dag in dagbag.dags.items():
+        assert dag.doc_md and len(dag.doc_md) > 200, dag_id
+        assert dag.tags and "kenshin" in dag.tags, dag_id
+        assert dag.catchup is False, dag_id
+        assert str(dag.timezone.name) == "Asia/Tokyo", dag_id
+        if dag_id in WRITERS:
+            assert dag.max_active_runs == 1, dag_id
+        for t in dag.tasks:
+            assert t.owner == "kenshin-data-engineering", (dag_id, t.task_id)
+            assert t.on_failure_callback, (dag_id, t.task_id)
+            if "gate" in t.task_id:
+                assert t.retries == 0, (dag_id, t.task_id)
+            else:
+                assert t.retries >= 1, (dag_id, t.task_id)
