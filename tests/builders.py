@@ -63,7 +63,7 @@ def people(n: int, start: int = 1) -> list[Person]:
         out.append(Person(
             addressee_id=f"{i:010d}", name_kanji=f"{family[f]}\u3000{given[g]}",
             name_kana=f"{family_kana[f]}\u3000{given_kana[g]}", sex="1" if g in (1, 3) else "2",
-            birth=dt.date(1950, 1, 1) + dt.timedelta(days=97 * i), household_id=f"{1000000000 + i:010d}",
+            birth=dt.date(1935, 1, 1) + dt.timedelta(days=(97 * i) % 30000), household_id=f"{1000000000 + i:010d}",
             my_number=my_number(500000 + i),
         ))
     return out

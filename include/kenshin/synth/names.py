@@ -55,7 +55,7 @@ _SURNAME_HEADS = (
 )
 _SURNAME_TAILS = (
     "田 ダ|川 カワ|村 ムラ|本 モト|山 ヤマ|野 ノ|原 ハラ|口 グチ|崎 ザキ|木 キ|島 ジマ|井 イ|沢 サワ"
-    "|谷 タニ|内 ウチ|岡 オカ|瀬 セ|部 ベ|尾 オ|浦 ウラ|林 バヤシ|橋 ハシ|塚 ヅカ|地 チ|倉 クラ|嶋 ジマ"
+    "|谷 タニ|内 ウチ|岡 オカ|瀬 セ|部 ベ|尾 オ|浦 ウラ|林 バヤシ|橋 ハシ|塚 ヅカ|地 チ|倉 クラ"
 )
 
 # Curated given names per (sex, birth cohort), most common first. Cohorts:
@@ -136,7 +136,7 @@ def half_width(kana: str) -> str:
 
 @dataclass
 class NameTable:
-    """Parallel lists of names: kanji, full-width and half-width kana, weight."""
+    """Parallel lists of names: kanji, full-width kana and sampling weight."""
 
     kanji: list[str] = field(default_factory=list)
     kana: list[str] = field(default_factory=list)
@@ -148,12 +148,8 @@ class NameTable:
         self.weight.append(weight)
         return len(self.kanji) - 1
 
-    def probabilities(self, rows: np.ndarray | None = None) -> np.ndarray:
+    def probabilities(self) -> np.ndarray:
         w = np.asarray(self.weight, dtype=np.float64)
-        if rows is not None:
-            mask = np.zeros(len(w), dtype=bool)
-            mask[rows] = True
-            w = np.where(mask, w, 0.0)
         return w / w.sum()
 
     def half(self) -> list[str]:

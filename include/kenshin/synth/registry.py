@@ -16,6 +16,7 @@ import datetime as dt
 from collections.abc import Iterator
 
 import numpy as np
+import pyarrow as pa
 
 from kenshin.normalize import to_era
 from kenshin.synth.names import Names
@@ -64,7 +65,7 @@ CASE_COLUMNS = {"case_no": (np.int64, 0), "benefit": (np.int8, 1)}
 
 
 class Table:
-    """Numpy columns that grow by appending rows (capacity doubles as needed)."""
+    """Numpy columns that grow by appending rows (capacity grows by half when full)."""
 
     def __init__(self, columns: dict[str, tuple[type, int]], capacity: int = 1024) -> None:
         self.n = 0
@@ -235,24 +236,26 @@ class Registry:
         yield from zip(["D"] * len(idx), _zfill(p.aid[idx], 10), numbers,
                        ymd(p.nhi_from[idx]), ymd(p.nhi_to[idx]), strict=True)
 
-    def truth_columns(self) -> dict[str, list]:
+    def truth_table(self) -> pa.Table:
         """One row per person ever created, as of now (ground truth)."""
         p = self.people
         idx = np.arange(p.n)
         addr = p.addr
-        return {
-            "addressee_id": _zfill(p.aid, 10).tolist(),
-            "my_number": self.my_numbers(idx).tolist(),
-            "household_id": self.household_ids(idx).tolist(),
-            "name_kanji": self.name_kanji(idx).tolist(),
-            "name_kana": self.name_kana(idx).tolist(),
-            "sex": p.sex.tolist(),
-            "birth_date": iso(p.birth).tolist(),
-            "ward_code": np.array(self.addr_ward, dtype=object)[addr].tolist(),
-            "postal_code": np.array(self.addr_postal, dtype=object)[addr].tolist(),
-            "address": np.array(self.addr_text, dtype=object)[addr].tolist(),
-            "status": p.status.tolist(),
-            "protection_flag": p.protection.tolist(),
-            "welfare": ((p.wf_case >= 0) & (p.wf_to == NO_DAY)).tolist(),
-            "nhi": ((p.nhi_no > 0) & (p.nhi_to == NO_DAY)).tolist(),
+        columns = {
+            "addressee_id": lambda: _zfill(p.aid, 10),
+            "my_number": lambda: self.my_numbers(idx),
+            "household_id": lambda: self.household_ids(idx),
+            "name_kanji": lambda: self.name_kanji(idx),
+            "name_kana": lambda: self.name_kana(idx),
+            "sex": lambda: p.sex,
+            "birth_date": lambda: iso(p.birth),
+            "ward_code": lambda: np.array(self.addr_ward, dtype=object)[addr],
+            "postal_code": lambda: np.array(self.addr_postal, dtype=object)[addr],
+            "address": lambda: np.array(self.addr_text, dtype=object)[addr],
+            "status": lambda: p.status,
+            "protection_flag": lambda: p.protection,
+            "welfare": lambda: (p.wf_case >= 0) & (p.wf_to == NO_DAY),
+            "nhi": lambda: (p.nhi_no > 0) & (p.nhi_to == NO_DAY),
         }
+        # one column at a time, so that only one column of Python strings is alive
+        return pa.table({name: pa.array(make()) for name, make in columns.items()})
