@@ -39,7 +39,7 @@ setup: $(VENV)/.installed
 	$(VENV)/bin/kenshin db migrate >/dev/null
 
 demo: setup
-	$(PY) -m kenshin_airflow.demo
+	$(PY) -m kenshin_demo
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q tests

@@ -53,8 +53,11 @@ def registry_sync():
     @task(outlets=[PERSON_LEDGER])
     def publish_ledger(results: list[dict]) -> dict:
         """Publish the person-ledger Asset with this run's counts."""
-        totals = {k: sum(r[k] for r in results) for k in ("rows", "loaded", "quarantined")}
-        totals["files"] = len(results)
+        # Index by position: iterating the lazy XCom sequence probes one past
+        # the end and logs a spurious "XCom not found" error.
+        summaries = [results[i] for i in range(len(results))]
+        totals = {k: sum(r[k] for r in summaries) for k in ("rows", "loaded", "quarantined")}
+        totals["files"] = len(summaries)
         return totals
 
     publish_ledger(ingest.expand(path=find_due_files()))

@@ -24,6 +24,7 @@ import csv
 import hashlib
 import logging
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -114,15 +115,19 @@ def _ingest_locked(conn: psycopg.Connection, url: str, path: Path, name: str, so
         return LoadResult(name, source_name, "rejected", rows=rows, reason=str(exc), load_id=load_id,
                           path=str(path))
 
+    t0 = time.monotonic()
     with conn.transaction():
         load_id = _manifest(conn, name, source.name, sha, size, "staging", run_id,
                             encoding=envelope.encoding, meta=meta, rows=envelope.data_count)
         _stage(conn, path, source, meta, load_id, envelope.encoding, envelope.data_count)
-    log.info("staged file=%s load=%s rows=%s", name, load_id, envelope.data_count)
+    t1 = time.monotonic()
+    log.info("staged file=%s load=%s rows=%s in %.1f s", name, load_id, envelope.data_count, t1 - t0)
 
     from kenshin.gate import run_gate  # GX is heavy to import: only when a file gets this far
 
     gate = run_gate(url, source, source.suite_name(meta), load_id, source.gate_parameters(conn, load_id, meta))
+    t2 = time.monotonic()
+    log.info("gate file=%s load=%s passed=%s in %.1f s", name, load_id, gate.success, t2 - t1)
     if not gate.success:
         reason = "gate failed: " + "; ".join(gate.failed)
         conn.execute(
@@ -146,8 +151,8 @@ def _ingest_locked(conn: psycopg.Connection, url: str, path: Path, name: str, so
                   set status = 'loaded', gate_passed = true, rows_loaded = %s, rows_quarantined = %s,
                       rows_review = %s, finished_at = now()
                 where load_id = %s""", (loaded, quarantined, review, load_id))
-    log.info("loaded file=%s load=%s loaded=%s quarantined=%s review=%s",
-             name, load_id, loaded, quarantined, review)
+    log.info("loaded file=%s load=%s loaded=%s quarantined=%s review=%s promoted in %.1f s",
+             name, load_id, loaded, quarantined, review, time.monotonic() - t2)
     return LoadResult(name, source.name, "loaded", rows=envelope.data_count, loaded=loaded,
                       quarantined=quarantined, review=review, load_id=load_id, counts=counts,
                       path=str(path))
@@ -206,15 +211,27 @@ def _split(text: str) -> list[str]:
     return next(csv.reader([text]))
 
 
+def _copy_value(value: object) -> str:
+    # Parsed values are dates, bytes, None or already-clean text from the
+    # normalizers; raw text goes through copy_field when its line needs escaping.
+    if value is None:
+        return "\\N"
+    if type(value) is bytes:
+        return "\\\\x" + value.hex()
+    return value if type(value) is str else str(value)
+
+
 def _stage(conn: psycopg.Connection, path: Path, source: Source, meta: FileMeta, load_id: int,
            encoding: str, data_count: int) -> None:
     """COPY every data line into the landing table, each with its row-rule outcome."""
     chunk_rows = int(config.load("platform")["loading"]["copy_chunk_rows"])
-    n_values = len(source.value_columns)
-    no_values = ["\\N"] * n_values
+    no_values = ["\\N"] * len(source.value_columns)
+    no_raw = ["\\N"] * len(source.raw_columns)
+    no_reject = ["\\N", "\\N"]
     prefix = f"{load_id}\t"
     last_data_line = data_count + 1
     cols = ", ".join(source.landing_columns)
+    raw_of, values_of = source.raw, source.values
     with conn.cursor().copy(f"copy {source.table} ({cols}) from stdin") as copy:
         buf: list[str] = []
         for line_no, raw_line in iter_raw_lines(path):
@@ -222,14 +239,16 @@ def _stage(conn: psycopg.Connection, path: Path, source: Source, meta: FileMeta,
                 continue
             text = decode_line(raw_line, encoding)
             if text is None:
-                raw = ["\\N"] * len(source.raw_columns)
-                values, reject = no_values, ["record", f"not valid {encoding} text"]
+                raw, values, reject = no_raw, no_values, ["record", f"not valid {encoding} text"]
             else:
                 fields = _split(text)
-                raw = [copy_field(v) for v in source.raw(fields)]
+                raw = raw_of(fields)
+                escape = "\\" in text or "\t" in text
+                if escape or None in raw:
+                    raw = [copy_field(v) for v in raw]
                 try:
-                    values = [copy_field(v) for v in source.values(fields, meta)]
-                    reject = ["\\N", "\\N"]
+                    values = [(copy_field if escape else _copy_value)(v) for v in values_of(fields, meta)]
+                    reject = no_reject
                 except RowError as exc:
                     values, reject = no_values, [exc.field, exc.reason]
             buf.append(prefix + str(line_no) + "\t" + "\t".join(raw + values + reject))

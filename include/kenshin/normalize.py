@@ -99,67 +99,82 @@ def valid_my_number(text: str) -> bool:
     return len(text) == 12 and text.isdigit() and my_number_check_digit(text[:11]) == text[11]
 
 
-_SMALL_KANA = str.maketrans("ァィゥェォッャュョヮヵヶ", "アイウエオツヤユヨワカケ")
-_SPACES = re.compile(r"[\s\u3000]+")
-_LONG_VOWELS = re.compile(r"[ーｰ\-‐―−～〜]")
+# One translate table per key: these run on every name and address of a
+# 1.56M-row snapshot, so each key is one NFKC plus one str.translate where
+# possible (regular expressions only where structure matters).
+_HIRA_TO_KATA = {c: c + 0x60 for c in range(0x3041, 0x3097)}
+_SPACE_CHARS = " \t\u3000"
+_KANA_KEY = str.maketrans(
+    {**{chr(k): chr(v) for k, v in _HIRA_TO_KATA.items()},
+     **dict(zip("ァィゥェォッャュョヮヵヶ", "アイウエオツヤユヨワカケ", strict=True)),
+     **{c: None for c in "ーｰ-‐―−～〜" + _SPACE_CHARS}}
+)
+_TO_KATAKANA = str.maketrans({chr(k): chr(v) for k, v in _HIRA_TO_KATA.items()})
 
 
 def kana_key(text: str) -> str:
     """Matching form of a kana name: full-width katakana, small kana and long
     vowels folded, spaces removed. Readings stay ambiguous (DOMAIN.md), so this
     is one piece of evidence, never identity."""
-    s = jaconv.hira2kata(nfkc(text))
-    s = _LONG_VOWELS.sub("", s).translate(_SMALL_KANA)
-    return _SPACES.sub("", s)
+    return nfkc(text).translate(_KANA_KEY)
 
 
 def kana_display(text: str) -> str:
     """Kana as stored for display: full-width katakana, one U+3000 between names."""
-    s = jaconv.hira2kata(nfkc(text)).strip()
-    return _SPACES.sub("\u3000", s)
+    return "\u3000".join(nfkc(text).translate(_TO_KATAKANA).split())
 
 
 @functools.cache
-def _variant_table() -> dict[int, str]:
+def _variant_map() -> dict[str, str]:
     path = Path(__file__).resolve().parent.parent / "config" / "variant_kanji.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    table: dict[int, str] = {}
-    for standard, variants in data["variants"].items():
-        for v in variants:
-            table[ord(v)] = standard
-    return table
+    return {v: standard for standard, variants in data["variants"].items() for v in variants if v != standard}
+
+
+@functools.cache
+def _kanji_key_table() -> dict[int, str | None]:
+    return str.maketrans({**_variant_map(), **{c: None for c in _SPACE_CHARS}})
 
 
 def kanji_key(text: str) -> str:
     """Matching form of a kanji name: NFKC, variant kanji (異体字) folded to the
     standard form from `include/config/variant_kanji.yaml`, spaces removed."""
-    return _SPACES.sub("", nfkc(text).translate(_variant_table()))
+    return nfkc(text).translate(_kanji_key_table())
 
 
 def name_display(text: str) -> str:
     """Kanji name as stored: trimmed, runs of spaces made one U+3000."""
-    return _SPACES.sub("\u3000", text.strip())
+    return "\u3000".join(text.split())
+
+
+@functools.cache
+def _address_table() -> dict[int, str | None]:
+    # CP932 decodes 0x8160 to U+FF5E (fullwidth tilde) where Shift_JIS gives
+    # U+301C (wave dash): both, and the ASCII tilde NFKC makes of U+FF5E, are one.
+    return str.maketrans({
+        **_variant_map(), "\u301c": "~", "\uff5e": "~", "ヶ": "ケ", "が": "ケ", "ガ": "ケ",
+        **{c: "-" for c in "‐―−ー－"}, **{c: None for c in _SPACE_CHARS},
+    })
 
 
 _CHOME = re.compile(r"([0-9]+)丁目")
 _BANCHI = re.compile(r"([0-9]+)(?:番地|番)(?=[0-9])")
 _GO = re.compile(r"([0-9]+)号")
-_DASHES = re.compile(r"[‐―−ー－-]+")
-# CP932 decodes 0x8160 to U+FF5E (fullwidth tilde) where Shift_JIS gives U+301C
-# (wave dash): both, and the ASCII tilde NFKC makes of U+FF5E, are one character.
-_WAVE_DASHES = str.maketrans({"\u301c": "~", "\uff5e": "~"})
+_DASH_RUNS = re.compile(r"-{2,}")
 
 
 def address_key(text: str) -> str:
     """Matching form of an address: NFKC, 丁目/番地/番/号 as hyphens, ケ/ヶ/が folded,
-    spaces removed (DOMAIN.md, address variation)."""
-    s = nfkc(text).translate(_variant_table()).translate(_WAVE_DASHES)
-    s = s.replace("ヶ", "ケ").replace("が", "ケ").replace("ガ", "ケ")
-    s = _CHOME.sub(r"\1-", s)
-    s = _BANCHI.sub(r"\1-", s)
-    s = _GO.sub(r"\1", s)
-    s = _DASHES.sub("-", s)
-    s = _SPACES.sub("", s)
+    variant kanji folded, spaces removed (DOMAIN.md, address variation)."""
+    s = nfkc(text).translate(_address_table())
+    if "丁目" in s:
+        s = _CHOME.sub(r"\1-", s)
+    if "番" in s:
+        s = _BANCHI.sub(r"\1-", s)
+    if "号" in s:
+        s = _GO.sub(r"\1", s)
+    if "--" in s:
+        s = _DASH_RUNS.sub("-", s)
     return s.rstrip("-")
 
 

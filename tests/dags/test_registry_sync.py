@@ -53,3 +53,25 @@ def test_registry_sync_runs_end_to_end(db_url, airflow_db, inbox, monkeypatch):
     with psycopg.connect(db_url) as conn:
         assert conn.execute("select ward_code from core.person_current where addressee_id = %s",
                             (ps[0].addressee_id,)).fetchone()[0] == "141372"
+
+
+def test_a_rejected_file_fails_its_task_once_without_retries(db_url, airflow_db, inbox, monkeypatch):
+    ps = people(5)
+    jumin_file(inbox, "20261001", "full", [p.jumin_row() for p in ps], trailer=False)  # truncated transfer
+    monkeypatch.setenv("AIRFLOW_CONN_KENSHIN", db_url.replace("postgresql://postgres@", "postgres://postgres:x@"))
+
+    from airflow.dag_processing.dagbag import DagBag
+
+    from kenshin.db import PROJECT_ROOT
+
+    dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "registry_sync.py")).get_dag("registry_sync")
+    run = dag.test(logical_date=pendulum.datetime(2026, 10, 2, 6, tz="Asia/Tokyo"))
+    assert run.state == "failed"
+    ingest = [ti for ti in run.get_task_instances() if ti.task_id == "ingest"]
+    assert [(ti.state, ti.try_number) for ti in ingest] == [("failed", 1)]  # a gate is never retried
+    publish = [ti for ti in run.get_task_instances() if ti.task_id == "publish_ledger"]
+    assert publish[0].state == "upstream_failed"  # no Asset event for a failed load
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("select status, reason from ops.load_manifest").fetchall() == [
+            ("rejected", "jumin_20261001_full.csv:6 field record_type: no trailer (T): truncated transfer")]
+        assert conn.execute("select count(*) from core.person").fetchone()[0] == 0

@@ -163,16 +163,22 @@ class JuminSource(Source):
         )
 
     def promote(self, conn: psycopg.Connection, load_id: int, meta: FileMeta) -> dict[str, int]:
-        conn.execute(_STAGE_JUMIN, {"load": load_id})
+        next_date = "null::date" if meta.variant == "full" else _NEXT_EVENT
+        conn.execute(_STAGE_JUMIN.format(hash=_HASH, next_date=next_date), {"load": load_id})
+        conn.execute("analyze stg_jumin")
         if meta.variant == "full":
             return _promote_snapshot(conn, load_id, meta.file_date)
         return _promote_diff(conn, load_id)
 
 
+# next_date orders a diff's events per person; a snapshot has none (no sort).
 _STAGE_JUMIN = """
 create temp table stg_jumin on commit drop as
-select * from landing.jumin_accepted where load_id = %(load)s
+select a.*, {hash} as attrs_hash, {next_date} as next_date
+  from landing.jumin_accepted a
+ where a.load_id = %(load)s
 """
+_NEXT_EVENT = "lead(a.event_date) over (partition by a.addressee_id order by a.event_date, a.line_no)"
 
 _VERSION_COLUMNS = """household_id, name_kanji, name_kana, name_kanji_key, name_kana_key, sex,
     birth_date, relationship, household_head_name, postal_code, ward_code, address, address_key,
@@ -183,33 +189,44 @@ _HASH = f"md5(row({_VERSION_COLUMNS})::text)"
 
 def _promote_snapshot(conn: psycopg.Connection, load_id: int, extract: dt.date) -> dict[str, int]:
     """A full snapshot: new persons, changed persons get a new version, residents
-    the snapshot does not list are flagged (never deleted)."""
+    the snapshot does not list are flagged (never deleted).
+
+    Set-based over temporary tables of the persons concerned: the planner never
+    has to guess about core tables this transaction has just filled.
+    """
     p = {"load": load_id, "day": extract}
-    conn.execute(f"alter table stg_jumin add column attrs_hash text; update stg_jumin set attrs_hash = {_HASH}")
-    conn.execute("analyze stg_jumin")
+    conn.execute(
+        """
+        create temp table stg_new on commit drop as
+        select addressee_id from stg_jumin except select addressee_id from core.person;
+        create temp table stg_changed on commit drop as
+        select s.addressee_id from stg_jumin s
+          join core.person_version v on v.addressee_id = s.addressee_id and v.valid_to is null
+         where v.attrs_hash <> s.attrs_hash;
+        analyze stg_new; analyze stg_changed;
+        """)
     new = conn.execute(
         """
         insert into core.person (addressee_id, my_number_hmac, my_number_enc, first_load_id, last_load_id)
         select s.addressee_id, s.my_number_hmac, s.my_number_enc, %(load)s, %(load)s
-          from stg_jumin s
-         where not exists (select 1 from core.person p where p.addressee_id = s.addressee_id)
+          from stg_jumin s join stg_new n using (addressee_id)
         """, p).rowcount
-    conn.execute(
-        """
-        update core.person p
-           set my_number_hmac = s.my_number_hmac, my_number_enc = s.my_number_enc,
-               missing_since = null, last_load_id = %(load)s, updated_at = now()
-          from stg_jumin s
-         where p.addressee_id = s.addressee_id and p.first_load_id <> %(load)s
-           and (p.my_number_hmac is distinct from s.my_number_hmac or p.missing_since is not null)
-        """, p)
+    if new < conn.execute("select count(*) from stg_jumin").fetchone()[0]:
+        conn.execute(
+            """
+            update core.person p
+               set my_number_hmac = s.my_number_hmac, my_number_enc = s.my_number_enc,
+                   missing_since = null, last_load_id = %(load)s, updated_at = now()
+              from stg_jumin s
+             where p.addressee_id = s.addressee_id and p.first_load_id <> %(load)s
+               and (p.my_number_hmac is distinct from s.my_number_hmac or p.missing_since is not null)
+            """, p)
     changed = conn.execute(
         """
         update core.person_version v
            set valid_to = greatest(%(day)s::date, v.valid_from)
-          from stg_jumin s
-         where v.addressee_id = s.addressee_id and v.valid_to is null
-           and v.attrs_hash <> s.attrs_hash
+          from stg_changed c
+         where v.addressee_id = c.addressee_id and v.valid_to is null
         """, p).rowcount
     conn.execute(
         f"""
@@ -217,8 +234,8 @@ def _promote_snapshot(conn: psycopg.Connection, load_id: int, extract: dt.date) 
                                          attrs_hash, change_event, load_id, line_no)
         select s.addressee_id, %(day)s, {_VERSION_COLUMNS}, s.attrs_hash, '00', %(load)s, s.line_no
           from stg_jumin s
-         where not exists (select 1 from core.person_version v
-                            where v.addressee_id = s.addressee_id and v.valid_to is null)
+         where s.addressee_id in (select addressee_id from stg_new
+                                  union all select addressee_id from stg_changed)
         """, p)
     # A snapshot of someone we never saw, who came from elsewhere, still tells us
     # of their move-in: linkage queries (情報照会) need it.
@@ -228,16 +245,16 @@ def _promote_snapshot(conn: psycopg.Connection, load_id: int, extract: dt.date) 
                                        previous_address, load_id, line_no)
         select s.addressee_id, '02', s.resident_since, s.previous_municipality_code, s.previous_address,
                %(load)s, s.line_no
-          from stg_jumin s
-          join core.person p on p.addressee_id = s.addressee_id and p.first_load_id = %(load)s
+          from stg_jumin s join stg_new n using (addressee_id)
          where s.previous_municipality_code is not null and s.resident_since is not null
         on conflict (addressee_id, event_code, event_date) do nothing
         """, p)
     missing = 0
     listed = conn.execute("select count(*) from stg_jumin where status = 1").fetchone()[0]
-    residents = conn.execute("select count(*) from core.person_current where status = 1").fetchone()[0]
+    residents = conn.execute("select count(*) from core.person_version where valid_to is null "
+                             "and status = 1").fetchone()[0]
     coverage = config.load("platform")["registry"]["missing_check_min_coverage"]
-    if residents and listed >= residents * coverage:
+    if new < listed and residents and listed >= residents * coverage:
         # EXCEPT hashes both sides: no reliance on statistics of tables this
         # very transaction has just filled.
         conn.execute(
@@ -282,14 +299,6 @@ def _promote_diff(conn: psycopg.Connection, load_id: int) -> dict[str, int]:
                  order by addressee_id, event_date desc, line_no desc) s
          where p.addressee_id = s.addressee_id
         """, p)
-    conn.execute(f"""
-        alter table stg_jumin add column attrs_hash text, add column next_date date;
-        update stg_jumin set attrs_hash = {_HASH};
-        update stg_jumin s set next_date = n.next_date
-          from (select line_no, lead(event_date) over (partition by addressee_id
-                                                       order by event_date, line_no) as next_date
-                  from stg_jumin) n
-         where n.line_no = s.line_no""")
     conn.execute(
         """
         update core.person_version v

@@ -1,5 +1,8 @@
 """`make demo`: a synthetic city run through the real DAGs on the embedded database.
 
+A module of its own (not in kenshin_airflow) because Airflow must not be
+imported before this sets up its environment.
+
 1. Start the embedded PostgreSQL (or use KENSHIN_DATABASE_URL's server), create a
    fresh `kenshin_demo` database and migrate it; Airflow's metadata goes to the
    `airflow` database of the same server.
@@ -47,8 +50,9 @@ def _prepare() -> tuple[str, str]:
         "AIRFLOW_HOME": os.environ.get("AIRFLOW_HOME", str(db.work_dir() / "airflow")),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db.sqlalchemy_url(airflow_url),
         # the warehouse as Airflow sees it; Cosmos wants a password even under trust auth
-        "AIRFLOW_CONN_KENSHIN": url.replace("postgresql://postgres@", "postgres://postgres:demo@"),
+        "AIRFLOW_CONN_KENSHIN": url.replace("postgresql://postgres@", "postgres://postgres:trust-auth@"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": os.environ.get("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING"),
         "AIRFLOW__CORE__DAGS_FOLDER": str(db.PROJECT_ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(db.PROJECT_ROOT / "plugins"),
     })
