@@ -56,7 +56,7 @@ up: setup
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check include dags plugins tests
-	$(VENV)/bin/sqlfluff lint include/sql --dialect postgres
+	$(VENV)/bin/sqlfluff lint include/sql
 
 clean:
 	rm -rf .local $(VENV)

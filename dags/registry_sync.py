@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import pendulum
 from airflow.sdk import CronDataIntervalTimetable, dag, task
-from kenshin_airflow import DEFAULT_ARGS, PERSON_LEDGER, TIMEZONE, warehouse_url
+
+from kenshin_airflow import DEFAULT_ARGS, GATE_RETRIES, PERSON_LEDGER, TIMEZONE, warehouse_url
 
 
 @dag(
@@ -38,14 +39,17 @@ def registry_sync():
 
         return due_files(warehouse_url(), ("jumin", "seiho", "kokuho"), data_interval_end)
 
-    @task(max_active_tis_per_dagrun=1)
-    def ingest(path: str, run_id=None) -> dict:
-        """Gate and load one file; a rejected file fails without retries."""
+    # One file at a time, in the order find_due_files gives: the registry
+    # applies in date order. The task runs the GX gate, so it is never retried.
+    @task(max_active_tis_per_dagrun=1, retries=GATE_RETRIES)
+    def ingest(path: str, files: list[str], run_id=None) -> dict:
+        """Gate and load one file (after any earlier due file); a rejected file
+        fails the task, final."""
         from airflow.sdk.exceptions import AirflowFailException
 
-        from kenshin.loading import ingest_file
+        from kenshin.inbox import ingest_in_order
 
-        result = ingest_file(path, url=warehouse_url(), run_id=run_id)
+        result = ingest_in_order(warehouse_url(), list(files), path, run_id=run_id)
         if result.status == "rejected":
             raise AirflowFailException(f"{result.file} rejected: {result.reason}")
         return result.summary()
@@ -60,7 +64,8 @@ def registry_sync():
         totals["files"] = len(summaries)
         return totals
 
-    publish_ledger(ingest.expand(path=find_due_files()))
+    due = find_due_files()
+    publish_ledger(ingest.partial(files=due).expand(path=due))
 
 
 registry_sync()

@@ -56,7 +56,9 @@ with psycopg.connect(url) as conn:
 """
 
 _INGEST = """
-import sys, json
+import sys, json, logging
+logging.basicConfig(level=logging.INFO, format="    %(message)s")
+logging.getLogger("great_expectations").setLevel(logging.WARNING)
 from kenshin.loading import ingest_file
 r = ingest_file(sys.argv[1], url=sys.argv[2])
 print(json.dumps({**r.summary(), "counts": r.counts}))

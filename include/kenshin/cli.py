@@ -78,13 +78,14 @@ def ingest(report: Path | None, files: tuple[Path, ...]) -> None:
 
     Exits 1 if any file was rejected.
     """
+    from kenshin.inbox import load_order
     from kenshin.loading import ingest_file, record_outcomes
 
     url = db.database_url()
     rejected = False
     out = open(report, "w", encoding="utf-8") if report else None
     try:
-        for path in sorted(files, key=lambda p: p.name):
+        for path in sorted(files, key=load_order):  # the order the DAG uses
             result = ingest_file(path, url=url)
             click.echo(json.dumps(result.summary(), ensure_ascii=False))
             rejected |= result.status == "rejected"

@@ -60,18 +60,22 @@ class Protector:
     hmac_key: bytes
     key_id: int = 1
 
-    def hmac(self, value: str) -> bytes:
-        return hmac.digest(self.hmac_key, value.encode("utf-8"), "sha256")
+    def hmac(self, value: str, purpose: str) -> bytes:
+        """Keyed hash of `value`; `purpose` (e.g. "my_number") separates the
+        hashes of different identifiers made with the same key."""
+        return hmac.digest(self.hmac_key, f"{purpose}\x1f{value}".encode(), "sha256")
 
-    def encrypt(self, value: str) -> bytes:
+    def encrypt(self, value: str, owner: str) -> bytes:
+        """AES-GCM with the owner's key (addressee id) as associated data, so a
+        ciphertext moved to another person's row no longer decrypts."""
         nonce = os.urandom(_NONCE_BYTES)
-        return bytes([self.key_id]) + nonce + AESGCM(self.enc_key).encrypt(nonce, value.encode("ascii"), None)
+        return bytes([self.key_id]) + nonce + AESGCM(self.enc_key).encrypt(nonce, value.encode(), owner.encode())
 
-    def decrypt(self, blob: bytes) -> str:
+    def decrypt(self, blob: bytes, owner: str) -> str:
         if blob[0] != self.key_id:
             raise KeyError_("ciphertext was made with another key id")
         nonce, ct = blob[1:1 + _NONCE_BYTES], blob[1 + _NONCE_BYTES:]
-        return AESGCM(self.enc_key).decrypt(nonce, ct, None).decode("ascii")
+        return AESGCM(self.enc_key).decrypt(nonce, ct, owner.encode()).decode()
 
 
 @functools.cache

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from kenshin import config, db
 from kenshin.loading import sha256_of
 from kenshin.sources import detect
 
 _KIND_ORDER = {"full": 0, "diff": 1}
+BUSINESS_TZ = ZoneInfo("Asia/Tokyo")  # business dates (ARCHITECTURE.md)
 _SOURCE_ORDER = {"jumin": 0, "seiho": 1, "kokuho": 2}
 
 
@@ -32,10 +34,10 @@ def file_date(name: str) -> dt.date | None:
         return None
 
 
-def _order(path: Path) -> tuple:
+def load_order(path: Path) -> tuple:
     name = path.name
     variant = "full" if name.endswith("_full.csv") else "diff"
-    return (file_date(name), _SOURCE_ORDER.get(name.split("_")[0], 9), _KIND_ORDER[variant], name)
+    return (file_date(name) or dt.date.max, _SOURCE_ORDER.get(name.split("_")[0], 9), _KIND_ORDER[variant], name)
 
 
 def inbox_dir() -> Path:
@@ -48,7 +50,7 @@ def due_files(url: str, sources: tuple[str, ...], interval_end: dt.datetime | No
               inbox: Path | None = None) -> list[str]:
     """Paths due before `interval_end` (Asia/Tokyo business date), not yet processed."""
     inbox = inbox or inbox_dir()
-    until = interval_end.astimezone(dt.timezone(dt.timedelta(hours=9))).date() if interval_end else None
+    until = interval_end.astimezone(BUSINESS_TZ).date() if interval_end else None
     candidates = []
     for path in inbox.glob("*.csv"):
         source = detect(path.name)
@@ -62,4 +64,18 @@ def due_files(url: str, sources: tuple[str, ...], interval_end: dt.datetime | No
     with db.connect(url) as conn:
         seen = {row[0] for row in conn.execute(
             "select sha256 from ops.load_manifest where status in ('loaded', 'rejected', 'duplicate')")}
-    return [str(p) for p in sorted(candidates, key=_order) if sha256_of(p) not in seen]
+    return [str(p) for p in sorted(candidates, key=load_order) if sha256_of(p) not in seen]
+
+
+def ingest_in_order(url: str, files: list[str], path: str, run_id: str | None = None):
+    """Load `path`, first loading every file before it in `files` that is not
+    processed yet. Mapped tasks may run in any order; this keeps the ledger's
+    date order whichever runs first (each file is still processed once: the
+    loader's per-file lock and the manifest see to that). Returns the LoadResult
+    of `path`, from the manifest when a predecessor's task already loaded it."""
+    from kenshin.loading import ingest_file, result_from_manifest
+
+    for earlier in files[: files.index(path)]:
+        if result_from_manifest(url, Path(earlier)) is None:
+            ingest_file(earlier, url=url, run_id=run_id)
+    return result_from_manifest(url, Path(path)) or ingest_file(path, url=url, run_id=run_id)

@@ -35,7 +35,7 @@ import psycopg
 from kenshin import config, db
 from kenshin.layout import FileRejected, decode_line, iter_raw_lines, read_envelope
 from kenshin.sources import detect
-from kenshin.sources.base import FileMeta, RowError, Source, copy_field
+from kenshin.sources.base import FileMeta, PromotionRefused, RowError, Source, copy_field
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +107,7 @@ def _ingest_locked(conn: psycopg.Connection, url: str, path: Path, name: str, so
             raise FileRejected(name, "file name matches no known layout (LAYOUTS.md)")
         envelope = read_envelope(path, name, source.kind)
         meta = source.read_header(envelope.header, name)
+        source.check_order(conn, meta, name)
     except FileRejected as exc:
         rows = _count_data_lines(path)
         load_id = _manifest(conn, name, source_name, sha, size, "rejected", run_id, reason=str(exc),
@@ -137,25 +138,58 @@ def _ingest_locked(conn: psycopg.Connection, url: str, path: Path, name: str, so
         return LoadResult(name, source.name, "rejected", rows=envelope.data_count, reason=reason,
                           load_id=load_id, path=str(path))
 
-    with conn.transaction():
-        source.late_rejects(conn, load_id)
-        quarantined = conn.execute(
-            f"""insert into ops.quarantine (load_id, line_no, field, reason)
-                select load_id, line_no, reject_field, reject_reason from {source.table}
-                 where load_id = %s and reject_reason is not null""", (load_id,)).rowcount
-        counts = source.promote(conn, load_id, meta)
-        review = counts.pop("review", 0)
-        loaded = envelope.data_count - quarantined - review
-        conn.execute(
-            """update ops.load_manifest
-                  set status = 'loaded', gate_passed = true, rows_loaded = %s, rows_quarantined = %s,
-                      rows_review = %s, finished_at = now()
-                where load_id = %s""", (loaded, quarantined, review, load_id))
+    try:
+        with conn.transaction():
+            source.late_rejects(conn, load_id)
+            quarantined = conn.execute(
+                f"""insert into ops.quarantine (load_id, line_no, field, reason)
+                    select load_id, line_no, reject_field, reject_reason from {source.table}
+                     where load_id = %s and reject_reason is not null""", (load_id,)).rowcount
+            staged, accepted = conn.execute(
+                f"select count(*), count(*) filter (where reject_reason is null) from {source.table} "
+                "where load_id = %s", (load_id,)).fetchone()
+            counts = source.promote(conn, load_id, meta)
+            review = counts.pop("review", 0)
+            loaded = accepted - review
+            # Every line of the file is accounted for by what was written, not by subtraction.
+            if staged != envelope.data_count or loaded + quarantined + review != envelope.data_count:
+                raise PromotionRefused(f"reconciliation failed: {envelope.data_count} lines, {staged} staged, "
+                                       f"{loaded} loaded, {quarantined} quarantined, {review} in review")
+            conn.execute(
+                """update ops.load_manifest
+                      set status = 'loaded', gate_passed = true, rows_loaded = %s, rows_quarantined = %s,
+                          rows_review = %s, finished_at = now()
+                    where load_id = %s""", (loaded, quarantined, review, load_id))
+    except (PromotionRefused, psycopg.DatabaseError) as exc:
+        # The promotion rolled back; core is as it was. Only the primary message
+        # is kept: a database error's DETAIL can quote the values of a row.
+        diag = getattr(exc, "diag", None)
+        why = (diag.message_primary if diag is not None and diag.message_primary else str(exc).splitlines()[0])
+        reason = f"{name}: promotion refused: {why}"
+        conn.execute("update ops.load_manifest set status = 'rejected', reason = %s, gate_passed = true, "
+                     "finished_at = now() where load_id = %s", (reason, load_id))
+        log.warning("rejected file=%s load=%s %s", name, load_id, reason)
+        return LoadResult(name, source.name, "rejected", rows=envelope.data_count, reason=reason,
+                          load_id=load_id, path=str(path))
     log.info("loaded file=%s load=%s loaded=%s quarantined=%s review=%s promoted in %.1f s",
              name, load_id, loaded, quarantined, review, time.monotonic() - t2)
     return LoadResult(name, source.name, "loaded", rows=envelope.data_count, loaded=loaded,
                       quarantined=quarantined, review=review, load_id=load_id, counts=counts,
                       path=str(path))
+
+
+def result_from_manifest(url: str, path: Path) -> LoadResult | None:
+    """The outcome of the newest terminal load of these bytes, if any."""
+    sha = sha256_of(path)
+    with db.connect(url) as conn:
+        row = conn.execute(
+            """select file_name, source, status, coalesce(rows_in_file, 0), coalesce(rows_loaded, 0),
+                      coalesce(rows_quarantined, 0), rows_review, reason, load_id
+                 from ops.load_manifest where sha256 = %s and status in ('loaded', 'rejected')
+                order by load_id desc limit 1""", (sha,)).fetchone()
+    if row is None:
+        return None
+    return LoadResult(*row, path=str(path))
 
 
 def _manifest(conn: psycopg.Connection, name: str, source: str, sha: str, size: int, status: str,
@@ -240,10 +274,12 @@ def _stage(conn: psycopg.Connection, path: Path, source: Source, meta: FileMeta,
             text = decode_line(raw_line, encoding)
             if text is None:
                 raw, values, reject = no_raw, no_values, ["record", f"not valid {encoding} text"]
+            elif "\x00" in text:  # PostgreSQL text cannot hold NUL
+                raw, values, reject = no_raw, no_values, ["record", "contains a NUL character"]
             else:
                 fields = _split(text)
                 raw = raw_of(fields)
-                escape = "\\" in text or "\t" in text
+                escape = "\\" in text or "\t" in text or "\r" in text
                 if escape or None in raw:
                     raw = [copy_field(v) for v in raw]
                 try:

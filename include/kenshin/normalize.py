@@ -13,7 +13,6 @@ import re
 import unicodedata
 from pathlib import Path
 
-import jaconv
 import yaml
 
 # Era codes of the 7-digit GYYMMDD form (LAYOUTS.md): code -> (name, first day).

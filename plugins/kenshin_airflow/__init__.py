@@ -19,14 +19,25 @@ CONN_ID = "kenshin"
 PERSON_LEDGER = Asset(name="core.person_ledger", uri="kenshin://core/person_ledger")
 
 
+def safe_error_text(exc: BaseException | None) -> str:
+    """The type and first line of an error, without details a database error
+    may carry (PostgreSQL's DETAIL lines can quote key values or whole rows).
+    kenshin's own messages name files, lines and fields, never values."""
+    if exc is None:
+        return "unknown error"
+    diag = getattr(exc, "diag", None)
+    primary = getattr(diag, "message_primary", None) if diag is not None else None
+    text = primary or (str(exc).splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {text}"
+
+
 def notify_failure(context) -> None:
-    """Failure callback: one clear line naming the DAG, task, run and the error
-    (exception messages of kenshin never hold personal data)."""
+    """Failure callback: one clear line naming the DAG, task, run and the error."""
     ti = context.get("task_instance")
     log.error(
         "kenshin task failed: dag=%s task=%s map_index=%s run=%s error=%s",
         getattr(ti, "dag_id", "?"), getattr(ti, "task_id", "?"), getattr(ti, "map_index", -1),
-        context.get("run_id"), context.get("exception"),
+        context.get("run_id"), safe_error_text(context.get("exception")),
     )
 
 
@@ -36,6 +47,12 @@ DEFAULT_ARGS = {
     "retry_delay": dt.timedelta(minutes=5),
     "on_failure_callback": notify_failure,
 }
+
+
+# Tasks that run a data-quality gate: a failed gate is final, never retried
+# (ARCHITECTURE.md). Their retries are 0; a rerun after a fix is a manual clear,
+# which is safe because loads are idempotent.
+GATE_RETRIES = 0
 
 
 def warehouse_url() -> str:
@@ -50,8 +67,10 @@ def warehouse_url() -> str:
         conn = BaseHook.get_connection(CONN_ID)
     except AirflowNotFoundException:
         return db.database_url()
-    auth = conn.login or ""
+    from urllib.parse import quote
+
+    auth = quote(conn.login or "", safe="")
     if conn.password:
-        auth += f":{conn.password}"
+        auth += ":" + quote(conn.password, safe="")
     host = f"{auth}@{conn.host}" if auth else conn.host
     return f"postgresql://{host}:{conn.port or 5432}/{conn.schema or db.DATABASE_NAME}"

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import os
-
-import psycopg
 import pendulum
+import psycopg
 import pytest
 
 from builders import jumin_file, people
@@ -27,8 +24,9 @@ def test_registry_sync_runs_end_to_end(db_url, airflow_db, inbox, monkeypatch):
     jumin_file(inbox, "20261005", "diff", [])  # after this interval: not due yet
     monkeypatch.setenv("AIRFLOW_CONN_KENSHIN", db_url.replace("postgresql://postgres@", "postgres://postgres:x@"))
 
-    from kenshin.db import PROJECT_ROOT
     from airflow.dag_processing.dagbag import DagBag
+
+    from kenshin.db import PROJECT_ROOT
 
     dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "registry_sync.py")).get_dag("registry_sync")
     # The 06:00 run of 10-02 covers the interval ending then: files dated up to 10-01.

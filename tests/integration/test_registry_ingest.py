@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -323,3 +324,79 @@ def test_welfare_and_nhi_periods(db_url, tmp_path):
         (ps[2].addressee_id, dt.date(2024, 4, 1))]
     # the insured number is kept only as a keyed hash
     assert one(db_url, "select count(*) from core.nhi_period where insured_number_hmac is not null") == 1
+
+
+# --- order, control characters, shared numbers ------------------------------------------
+
+def test_a_registry_file_older_than_the_ledger_is_refused(db_url, tmp_path):
+    ps = people(3)
+    load(db_url, jumin_file(tmp_path, "20261001", "full", [p.jumin_row() for p in ps]))
+    load(db_url, jumin_file(tmp_path, "20261003", "diff", [ps[0].but(status="3").jumin_row("04", "20261003")]))
+    late = ingest_file(jumin_file(tmp_path, "20261002", "diff", [ps[1].but(status="2").jumin_row("03", "20261002")]),
+                       url=db_url)
+    assert late.status == "rejected"
+    assert late.reason == ("jumin_20261002_diff.csv:1 field extract_date: extract date is older than the loaded "
+                           "registry file of 2026-10-03; registry files load in date order")
+    assert one(db_url, "select status from core.person_current where addressee_id = %s", ps[1].addressee_id) == 1
+
+
+def test_carriage_return_and_nul_inside_fields(db_url, tmp_path):
+    ps = people(3)
+    path = jumin_file(tmp_path, "20261001", "full", [
+        ps[0].jumin_row(relationship='"世帯\r主"'), ps[1].jumin_row(relationship="子\x00"), ps[2].jumin_row()])
+    raw = path.read_bytes().replace(b'"""', b'"')
+    path.write_bytes(raw)
+    result = load(db_url, path)
+    assert (result.loaded, result.quarantined) == (2, 1)
+    assert quarantine_reasons(db_url, result.load_id) == {3: "record: contains a NUL character"}
+    assert one(db_url, "select relationship from core.person_current where addressee_id = %s",
+               ps[0].addressee_id) == "世帯\r主"
+
+
+def test_one_number_for_two_people_in_one_diff_quarantines_both(db_url, tmp_path):
+    """(In a full snapshot the gate's uniqueness expectation rejects the file.)"""
+    a, b, c = people(3)
+    load(db_url, jumin_file(tmp_path, "20261001", "full", [c.jumin_row()]))
+    result = load(db_url, jumin_file(tmp_path, "20261002", "diff", [
+        a.jumin_row("02", "20261002"), b.but(my_number=a.my_number).jumin_row("02", "20261002")]))
+    assert quarantine_reasons(db_url, result.load_id) == {
+        2: "my_number: individual number given to more than one addressee in this file",
+        3: "my_number: individual number given to more than one addressee in this file"}
+
+
+def test_an_empty_number_in_a_snapshot_keeps_the_stored_one(db_url, tmp_path):
+    p = people(1)[0]
+    load(db_url, jumin_file(tmp_path, "20261001", "full", [p.jumin_row()]))
+    load(db_url, jumin_file(tmp_path, "20261101", "full", [p.jumin_row(my_number="")]))
+    assert one(db_url, "select count(*) from core.person where my_number_hmac is not null") == 1
+
+
+def test_ciphertext_is_bound_to_its_person(db_url, tmp_path):
+    from cryptography.exceptions import InvalidTag
+
+    from kenshin.crypto import protector
+
+    a, b = people(2)
+    load(db_url, jumin_file(tmp_path, "20261001", "full", [a.jumin_row(), b.jumin_row()]))
+    blob = bytes(one(db_url, "select my_number_enc from core.person where addressee_id = %s", a.addressee_id))
+    assert protector().decrypt(blob, a.addressee_id) == a.my_number
+    with pytest.raises(InvalidTag):  # moved to another person's row, it no longer decrypts
+        protector().decrypt(blob, b.addressee_id)
+
+
+def test_mapped_tasks_in_any_order_still_load_files_in_date_order(db_url, tmp_path):
+    from kenshin.inbox import ingest_in_order
+
+    p = people(1)[0]
+    files = [
+        str(jumin_file(tmp_path, "20261001", "full", [p.jumin_row()])),
+        str(jumin_file(tmp_path, "20261002", "diff", [p.but(ward_code="141321").jumin_row("05", "20261002")])),
+        str(jumin_file(tmp_path, "20261003", "diff", [p.but(ward_code="141372").jumin_row("05", "20261003")])),
+    ]
+    last = ingest_in_order(db_url, files, files[2])  # the last file's task happens to run first
+    assert (last.file, last.status) == ("jumin_20261003_diff.csv", "loaded")
+    first = ingest_in_order(db_url, files, files[0])  # already loaded by its successor: not loaded again
+    assert (first.file, first.status, first.loaded) == ("jumin_20261001_full.csv", "loaded", 1)
+    assert q(db_url, "select file_name from ops.load_manifest order by load_id") == [
+        (Path(f).name,) for f in files]
+    assert one(db_url, "select ward_code from core.person_current") == "141372"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+
 from kenshin.normalize import parse_date, valid_my_number
 from kenshin.synth import generate
 from kenshin.synth.city import municipality_code

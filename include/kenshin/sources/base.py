@@ -27,6 +27,11 @@ class RowError(Exception):
         self.field, self.reason = field, reason
 
 
+class PromotionRefused(Exception):
+    """Promotion found the file unfit as a whole (its transaction rolls back and
+    the file is rejected); the message holds counts, never values."""
+
+
 @dataclass
 class FileMeta:
     """What the header (and name) of a file say about it."""
@@ -66,6 +71,9 @@ class Source:
     def values(self, f: list[str], meta: FileMeta) -> tuple:
         """Parsed `_value` columns; raises RowError for a row rule that fails."""
         raise NotImplementedError
+
+    def check_order(self, conn: psycopg.Connection, meta: FileMeta, file_name: str) -> None:
+        """Refuse (FileRejected) a file that may not load after what is loaded."""
 
     def late_rejects(self, conn: psycopg.Connection, load_id: int) -> None:
         """Row rules that need the ledger (run in the promote transaction)."""

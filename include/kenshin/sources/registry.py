@@ -19,6 +19,7 @@ from kenshin.crypto import protector
 from kenshin.layout import FileRejected
 from kenshin.sources.base import (
     FileMeta,
+    PromotionRefused,
     RowError,
     Source,
     header_date,
@@ -95,14 +96,14 @@ class JuminSource(Source):
         (_, addressee_id, my_number, household_id, name_kanji, name_kana, sex, birth_date,
          relationship, _head, postal_code, ward_code, address, resident_since, _prev_addr,
          prev_municipality, status, event_code, event_date, protection_flag) = f
-        require_digits(addressee_id, 10, "addressee_id")
+        owner = require_digits(addressee_id, 10, "addressee_id")
         mn_hmac = mn_enc = None
         number = nz.digits(my_number)
         if number:
             if not nz.valid_my_number(number):
                 raise RowError("my_number", "check digit or format invalid")
-            mn_hmac = self._protector.hmac(number)
-            mn_enc = self._protector.encrypt(number)
+            mn_hmac = self._protector.hmac(number, "my_number")
+            mn_enc = self._protector.encrypt(number, owner)
         require_digits(household_id, 10, "household_id")
         kanji = require_text(name_kanji, "name_kanji")
         kana = nz.kana_display(require_text(name_kana, "name_kana"))
@@ -148,7 +149,40 @@ class JuminSource(Source):
         coverage = config.load("platform")["registry"]["missing_check_min_coverage"]
         return {"min_rows": int(residents * coverage)}
 
+    def check_order(self, conn: psycopg.Connection, meta: FileMeta, file_name: str) -> None:
+        """Registry files apply in date order: a file older than one already
+        loaded would rewrite newer history, so it is refused (the next full
+        snapshot reconciles whatever it carried)."""
+        newest = conn.execute(
+            "select max(file_date) from ops.load_manifest where source = 'jumin' and status = 'loaded'"
+        ).fetchone()[0]
+        if newest and meta.file_date < newest:
+            raise FileRejected(file_name, f"extract date is older than the loaded registry file of {newest:%Y-%m-%d}; "
+                               "registry files load in date order", line=1, field="extract_date")
+
     def late_rejects(self, conn: psycopg.Connection, load_id: int) -> None:
+        # Grouped into a temporary table first: landing has no fresh statistics
+        # right after COPY, and a guessed plan for an IN (subquery) can go quadratic.
+        conn.execute(
+            """
+            create temp table shared_numbers on commit drop as
+            select my_number_hmac from landing.jumin
+             where load_id = %(load)s and reject_reason is null and my_number_hmac is not null
+             group by 1
+            having min(landing.ascii_digits(addressee_id)) <> max(landing.ascii_digits(addressee_id))
+            """,
+            {"load": load_id},
+        )
+        conn.execute(
+            """
+            update landing.jumin l
+               set reject_field = 'my_number',
+                   reject_reason = 'individual number given to more than one addressee in this file'
+              from shared_numbers d
+             where l.load_id = %(load)s and l.reject_reason is null and l.my_number_hmac = d.my_number_hmac
+            """,
+            {"load": load_id},
+        )
         conn.execute(
             """
             update landing.jumin l
@@ -215,11 +249,13 @@ def _promote_snapshot(conn: psycopg.Connection, load_id: int, extract: dt.date) 
         conn.execute(
             """
             update core.person p
-               set my_number_hmac = s.my_number_hmac, my_number_enc = s.my_number_enc,
+               set my_number_hmac = coalesce(s.my_number_hmac, p.my_number_hmac),
+                   my_number_enc = coalesce(s.my_number_enc, p.my_number_enc),
                    missing_since = null, last_load_id = %(load)s, updated_at = now()
               from stg_jumin s
              where p.addressee_id = s.addressee_id and p.first_load_id <> %(load)s
-               and (p.my_number_hmac is distinct from s.my_number_hmac or p.missing_since is not null)
+               and ((s.my_number_hmac is not null and p.my_number_hmac is distinct from s.my_number_hmac)
+                    or p.missing_since is not null)
             """, p)
     changed = conn.execute(
         """
@@ -254,7 +290,10 @@ def _promote_snapshot(conn: psycopg.Connection, load_id: int, extract: dt.date) 
     residents = conn.execute("select count(*) from core.person_version where valid_to is null "
                              "and status = 1").fetchone()[0]
     coverage = config.load("platform")["registry"]["missing_check_min_coverage"]
-    if new < listed and residents and listed >= residents * coverage:
+    if new < listed and residents and listed < residents * coverage:
+        raise PromotionRefused(f"the snapshot lists {listed} of {residents} residents, below the configured "
+                               f"coverage {coverage:.0%}: a partial extract")
+    if new < listed:
         # EXCEPT hashes both sides: no reliance on statistics of tables this
         # very transaction has just filled.
         conn.execute(
@@ -440,7 +479,7 @@ class KokuhoSource(_MonthlyListSource):
         end = optional_date(qualified_to, "qualified_to")
         if end and end < start:
             raise RowError("qualified_to", "before qualified_from")
-        return (self._protector.hmac(number), start, end)
+        return (self._protector.hmac(number, "nhi_insured_number"), start, end)
 
     def promote(self, conn: psycopg.Connection, load_id: int, meta: FileMeta) -> dict[str, int]:
         n = conn.execute(

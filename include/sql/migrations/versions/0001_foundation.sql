@@ -19,7 +19,10 @@ $$;
 -- Nothing for PUBLIC: every right is granted to a named role.
 REVOKE ALL ON SCHEMA public FROM PUBLIC;
 DO $$ BEGIN EXECUTE format('REVOKE ALL ON DATABASE %I FROM PUBLIC', current_database()); END $$;
-DO $$ BEGIN EXECUTE format('GRANT CONNECT ON DATABASE %I TO kenshin_loader, kenshin_staff, kenshin_stats, kenshin_auditor', current_database()); END $$;
+DO $$ BEGIN
+    EXECUTE format('GRANT CONNECT ON DATABASE %I TO kenshin_loader, kenshin_staff, kenshin_stats, kenshin_auditor',
+                   current_database());
+END $$;
 -- promotion stages accepted rows in ON COMMIT DROP temporary tables
 DO $$ BEGIN EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO kenshin_loader', current_database()); END $$;
 
@@ -80,7 +83,8 @@ CREATE TABLE ops.quarantine (
     reason    text NOT NULL,
     PRIMARY KEY (load_id, line_no)
 );
-COMMENT ON TABLE ops.quarantine IS 'Rows not loaded, by file line and field; the raw row stays in landing for a person to look at.';
+COMMENT ON TABLE ops.quarantine IS
+'Rows not loaded, by file line and field; the raw row stays in landing for a person to look at.';
 
 -- Results of the Great Expectations gate, one row per expectation per load.
 CREATE TABLE ops.gate_result (
@@ -182,7 +186,8 @@ CREATE TABLE landing.kokuho (
 -- Accepted rows in the form promotion writes them: the GX gate validates
 -- exactly what will be promoted, and promotion reads the same view.
 CREATE VIEW landing.jumin_accepted AS
-SELECT load_id,
+SELECT
+       load_id,
        line_no,
        landing.ascii_digits(addressee_id)::char(10)               AS addressee_id,
        my_number_hmac,
@@ -211,7 +216,8 @@ FROM landing.jumin
 WHERE reject_reason IS NULL;
 
 CREATE VIEW landing.seiho_accepted AS
-SELECT load_id,
+SELECT
+       load_id,
        line_no,
        landing.ascii_digits(addressee_id)::char(10)     AS addressee_id,
        landing.ascii_digits(case_number)::char(8)       AS case_number,
@@ -222,7 +228,8 @@ FROM landing.seiho
 WHERE reject_reason IS NULL;
 
 CREATE VIEW landing.kokuho_accepted AS
-SELECT load_id,
+SELECT
+       load_id,
        line_no,
        landing.ascii_digits(addressee_id)::char(10)     AS addressee_id,
        insured_number_hmac,
@@ -245,9 +252,11 @@ CREATE TABLE core.person (
     updated_at            timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON TABLE core.person IS 'Person ledger (宛名台帳): one row per addressee; attributes live in person_version.';
-COMMENT ON COLUMN core.person.my_number_enc IS '個人番号, AES-GCM ciphertext (key id byte + nonce + ciphertext); never plain text.';
+COMMENT ON COLUMN core.person.my_number_enc IS
+'個人番号, AES-GCM ciphertext (key id byte + nonce + ciphertext); never plain text.';
 COMMENT ON COLUMN core.person.my_number_hmac IS 'HMAC-SHA256 of the 個人番号 for lookups and joins.';
-COMMENT ON COLUMN core.person.missing_since IS 'Set when a full snapshot did not list a resident; see ops.registry_check.';
+COMMENT ON COLUMN core.person.missing_since IS
+'Set when a full snapshot did not list a resident; see ops.registry_check.';
 
 -- Every state of a person: a new version per change of name, address,
 -- household or status; valid_to is null for the current one.
@@ -282,12 +291,16 @@ CREATE TABLE core.person_version (
 );
 CREATE UNIQUE INDEX person_version_current ON core.person_version (addressee_id) WHERE valid_to IS NULL;
 CREATE INDEX person_version_person ON core.person_version (addressee_id, valid_from);
-COMMENT ON TABLE core.person_version IS 'Person history (異動履歴): attributes valid from valid_from to valid_to (exclusive), null = current.';
+COMMENT ON TABLE core.person_version IS
+'Person history (異動履歴): attributes valid from valid_from to valid_to (exclusive), null = current.';
 
 CREATE VIEW core.person_current AS
-SELECT v.*, p.my_number_hmac, p.missing_since
+SELECT
+    v.*,
+    p.my_number_hmac,
+    p.missing_since
 FROM core.person AS p
-JOIN core.person_version AS v USING (addressee_id)
+INNER JOIN core.person_version AS v ON p.addressee_id = v.addressee_id
 WHERE v.valid_to IS NULL;
 
 -- Registry events (異動): birth, move-in with where from, move-out, death ...
