@@ -20,7 +20,10 @@ enforced by a CHECK on ops.load_manifest.
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
 import csv
+import multiprocessing
 import hashlib
 import logging
 import os
@@ -255,44 +258,77 @@ def _copy_value(value: object) -> str:
     return value if type(value) is str else str(value)
 
 
-def _stage(conn: psycopg.Connection, path: Path, source: Source, meta: FileMeta, load_id: int,
-           encoding: str, data_count: int) -> None:
-    """COPY every data line into the landing table, each with its row-rule outcome."""
-    chunk_rows = int(config.load("platform")["loading"]["copy_chunk_rows"])
+def _format_chunk(source: Source, meta: FileMeta, encoding: str, load_id: int,
+                  lines: list[tuple[int, bytes]]) -> str:
+    """Landing rows in COPY text format for a chunk of (line number, raw line)."""
     no_values = ["\\N"] * len(source.value_columns)
     no_raw = ["\\N"] * len(source.raw_columns)
     no_reject = ["\\N", "\\N"]
     prefix = f"{load_id}\t"
-    last_data_line = data_count + 1
-    cols = ", ".join(source.landing_columns)
     raw_of, values_of = source.raw, source.values
+    out: list[str] = []
+    for line_no, raw_line in lines:
+        text = decode_line(raw_line, encoding)
+        if text is None:
+            raw, values, reject = no_raw, no_values, ["record", f"not valid {encoding} text"]
+        elif "\x00" in text:  # PostgreSQL text cannot hold NUL
+            raw, values, reject = no_raw, no_values, ["record", "contains a NUL character"]
+        else:
+            fields = _split(text)
+            raw = raw_of(fields)
+            escape = "\\" in text or "\t" in text or "\r" in text
+            if escape or None in raw:
+                raw = [copy_field(v) for v in raw]
+            try:
+                values = [(copy_field if escape else _copy_value)(v) for v in values_of(fields, meta)]
+                reject = no_reject
+            except RowError as exc:
+                values, reject = no_values, [exc.field, exc.reason]
+        out.append(prefix + str(line_no) + "\t" + "\t".join(raw + values + reject))
+    return "\n".join(out) + "\n" if out else ""
+
+
+def _chunks(path: Path, data_count: int, size: int) -> Iterator[list[tuple[int, bytes]]]:
+    last_data_line = data_count + 1
+    chunk: list[tuple[int, bytes]] = []
+    for line_no, raw_line in iter_raw_lines(path):
+        if 1 < line_no <= last_data_line:
+            chunk.append((line_no, raw_line))
+            if len(chunk) >= size:
+                yield chunk
+                chunk = []
+    if chunk:
+        yield chunk
+
+
+def _stage(conn: psycopg.Connection, path: Path, source: Source, meta: FileMeta, load_id: int,
+           encoding: str, data_count: int) -> None:
+    """COPY every data line into the landing table, each with its row-rule outcome.
+
+    Row rules are pure Python per line (Japanese normalization, era dates,
+    encryption of the individual number); a large file spreads them over
+    worker processes (`loading.staging_workers`) while this process feeds COPY,
+    keeping the chunks in file order and at most a few in flight (bounded memory).
+    """
+    settings = config.load("platform")["loading"]
+    size = int(settings["copy_chunk_rows"])
+    workers = int(settings["staging_workers"])
+    cols = ", ".join(source.landing_columns)
+    chunks = _chunks(path, data_count, size)
     with conn.cursor().copy(f"copy {source.table} ({cols}) from stdin") as copy:
-        buf: list[str] = []
-        for line_no, raw_line in iter_raw_lines(path):
-            if line_no == 1 or line_no > last_data_line:
-                continue
-            text = decode_line(raw_line, encoding)
-            if text is None:
-                raw, values, reject = no_raw, no_values, ["record", f"not valid {encoding} text"]
-            elif "\x00" in text:  # PostgreSQL text cannot hold NUL
-                raw, values, reject = no_raw, no_values, ["record", "contains a NUL character"]
-            else:
-                fields = _split(text)
-                raw = raw_of(fields)
-                escape = "\\" in text or "\t" in text or "\r" in text
-                if escape or None in raw:
-                    raw = [copy_field(v) for v in raw]
-                try:
-                    values = [(copy_field if escape else _copy_value)(v) for v in values_of(fields, meta)]
-                    reject = no_reject
-                except RowError as exc:
-                    values, reject = no_values, [exc.field, exc.reason]
-            buf.append(prefix + str(line_no) + "\t" + "\t".join(raw + values + reject))
-            if len(buf) >= chunk_rows:
-                copy.write("\n".join(buf) + "\n")
-                buf.clear()
-        if buf:
-            copy.write("\n".join(buf) + "\n")
+        if workers <= 1 or data_count <= size:
+            for chunk in chunks:
+                copy.write(_format_chunk(source, meta, encoding, load_id, chunk))
+            return
+        context = multiprocessing.get_context("spawn")  # no inherited sockets or locks
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+            pending: collections.deque = collections.deque()
+            for chunk in chunks:
+                pending.append(pool.submit(_format_chunk, source, meta, encoding, load_id, chunk))
+                if len(pending) > 2 * workers:
+                    copy.write(pending.popleft().result())
+            while pending:
+                copy.write(pending.popleft().result())
 
 
 def record_outcomes(result: LoadResult, url: str | None = None) -> Iterator[dict[str, Any]]:
