@@ -23,9 +23,9 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import csv
-import multiprocessing
 import hashlib
 import logging
+import multiprocessing
 import os
 import time
 from collections.abc import Iterator

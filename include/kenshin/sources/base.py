@@ -62,11 +62,21 @@ class Source:
     def read_header(self, header: list[str], file_name: str) -> FileMeta:
         raise NotImplementedError
 
+    # Position of a field that never reaches landing as text (an identifier the
+    # source keeps only encrypted or hashed, among its value columns).
+    withheld_field: ClassVar[int | None] = None
+
     def raw(self, f: list[str]) -> list[str | None]:
-        """Landing raw columns for record `f` (record type dropped)."""
-        raw: list[str | None] = list(f[1:len(self.raw_columns) + 1])
+        """Landing raw columns for record `f` (record type and any withheld field dropped)."""
+        w = self.withheld_field
+        kept = f[1:w] + f[w + 1:] if w is not None and len(f) > w else f[1:]
+        raw: list[str | None] = list(kept[: len(self.raw_columns)])
         raw += [None] * (len(self.raw_columns) - len(raw))
         return raw
+
+    def require_field_count(self, f: list[str]) -> None:
+        if len(f) != self.n_fields:
+            raise RowError("record", f"expected {self.n_fields} fields, found {len(f)}")
 
     def values(self, f: list[str], meta: FileMeta) -> tuple:
         """Parsed `_value` columns; raises RowError for a row rule that fails."""

@@ -55,6 +55,7 @@ class JuminSource(Source):
     accepted_view = "landing.jumin_accepted"
     suite = "landing_jumin_full"
     n_fields = 20
+    withheld_field = 2  # 個人番号: only encrypted and HMAC'd
     raw_columns = (
         "addressee_id", "household_id", "name_kanji", "name_kana", "sex", "birth_date",
         "relationship", "household_head_name", "postal_code", "ward_code", "address",
@@ -83,16 +84,8 @@ class JuminSource(Source):
             raise FileRejected(file_name, "header municipality is not this city", line=1, field="municipality_code")
         return FileMeta(file_date=extract, period=extract.strftime("%Y%m%d"), variant=variant)
 
-    def raw(self, f: list[str]) -> list[str | None]:
-        # Field 3 (個人番号) never reaches landing in plain text.
-        kept = [f[1], *f[3:]] if len(f) > 2 else f[1:]
-        raw: list[str | None] = list(kept[: len(self.raw_columns)])
-        raw += [None] * (len(self.raw_columns) - len(raw))
-        return raw
-
     def values(self, f: list[str], meta: FileMeta) -> tuple:
-        if len(f) != self.n_fields:
-            raise RowError("record", f"expected {self.n_fields} fields, found {len(f)}")
+        self.require_field_count(f)
         (_, addressee_id, my_number, household_id, name_kanji, name_kana, sex, birth_date,
          relationship, _head, postal_code, ward_code, address, resident_since, _prev_addr,
          prev_municipality, status, event_code, event_date, protection_flag) = f
@@ -418,8 +411,7 @@ class SeihoSource(_MonthlyListSource):
     value_columns = ("start_date_value", "end_date_value")
 
     def values(self, f: list[str], meta: FileMeta) -> tuple:
-        if len(f) != self.n_fields:
-            raise RowError("record", f"expected {self.n_fields} fields, found {len(f)}")
+        self.require_field_count(f)
         _, addressee_id, case_number, benefit_type, start, end = f
         require_digits(addressee_id, 10, "addressee_id")
         require_digits(case_number, 8, "case_number")
@@ -454,22 +446,15 @@ class KokuhoSource(_MonthlyListSource):
     accepted_view = "landing.kokuho_accepted"
     suite = "landing_kokuho"
     n_fields = 5
+    withheld_field = 2  # 記号番号: only HMAC'd
     raw_columns = ("addressee_id", "qualified_from", "qualified_to")
     value_columns = ("insured_number_hmac", "qualified_from_value", "qualified_to_value")
 
     def __init__(self) -> None:
         self._protector = protector()
 
-    def raw(self, f: list[str]) -> list[str | None]:
-        # The insured number (記号番号) is kept only as a keyed hash.
-        kept = [f[1], *f[3:]] if len(f) > 2 else f[1:]
-        raw: list[str | None] = list(kept[: len(self.raw_columns)])
-        raw += [None] * (len(self.raw_columns) - len(raw))
-        return raw
-
     def values(self, f: list[str], meta: FileMeta) -> tuple:
-        if len(f) != self.n_fields:
-            raise RowError("record", f"expected {self.n_fields} fields, found {len(f)}")
+        self.require_field_count(f)
         _, addressee_id, insured_number, qualified_from, qualified_to = f
         require_digits(addressee_id, 10, "addressee_id")
         number = nz.nfkc(insured_number).strip()
