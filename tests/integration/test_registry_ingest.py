@@ -28,14 +28,14 @@ def one(url: str, sql: str, *args):
     return q(url, sql, *args)[0][0]
 
 
-def assert_reconciled(url: str, result) -> None:
+def assert_reconciled(url: str, result, table: str = "landing.jumin") -> None:
     """rows in file = loaded + quarantined + review, on the result, the manifest and landing."""
     assert result.rows == result.loaded + result.quarantined + result.review
     if result.status == "loaded":
         m = q(url, "select rows_in_file, rows_loaded, rows_quarantined, rows_review from ops.load_manifest "
                    "where load_id = %s", result.load_id)[0]
         assert m == (result.rows, result.loaded, result.quarantined, result.review)
-        assert one(url, "select count(*) from landing.jumin where load_id = %s", result.load_id) == result.rows
+        assert one(url, f"select count(*) from {table} where load_id = %s", result.load_id) == result.rows
         assert one(url, "select count(*) from ops.quarantine where load_id = %s", result.load_id) == result.quarantined
 
 
@@ -311,6 +311,7 @@ def test_welfare_and_nhi_periods(db_url, tmp_path):
         ["D", ps[1].addressee_id, "12345670", "3", "20200401", ""],  # unknown benefit type
     ])
     r = ingest_file(seiho, url=db_url)
+    assert_reconciled(db_url, r, "landing.seiho")
     assert (r.status, r.loaded, r.quarantined) == ("loaded", 1, 2)
     assert quarantine_reasons(db_url, r.load_id) == {
         3: "addressee_id: not in the person ledger", 4: "benefit_type: not one of the allowed codes"}
@@ -319,6 +320,7 @@ def test_welfare_and_nhi_periods(db_url, tmp_path):
         ["D", ps[2].addressee_id, "川崎12-3456", "20240401", ""],
     ])
     r = ingest_file(kokuho, url=db_url)
+    assert_reconciled(db_url, r, "landing.kokuho")
     assert (r.status, r.loaded) == ("loaded", 1)
     assert q(db_url, "select addressee_id, qualified_from from core.nhi_period") == [
         (ps[2].addressee_id, dt.date(2024, 4, 1))]
@@ -400,3 +402,16 @@ def test_mapped_tasks_in_any_order_still_load_files_in_date_order(db_url, tmp_pa
     assert q(db_url, "select file_name from ops.load_manifest order by load_id") == [
         (Path(f).name,) for f in files]
     assert one(db_url, "select ward_code from core.person_current") == "141372"
+
+
+def test_a_period_missing_from_the_next_monthly_list_is_closed(db_url, tmp_path):
+    ps = people(2)
+    load(db_url, jumin_file(tmp_path, "20261001", "full", [p.jumin_row() for p in ps]))
+    for month, rows in (("202610", [ps[0], ps[1]]), ("202611", [ps[1]])):
+        path = tmp_path / f"seiho_{month}.csv"
+        write_records(path, ["H", "SEIHO", month, month + "01"],
+                      [["D", p.addressee_id, f"1234567{ps.index(p)}", "1", "20200401", ""] for p in rows])
+        result = ingest_file(path, url=db_url)
+        assert_reconciled(db_url, result, "landing.seiho")
+    assert q(db_url, "select addressee_id, end_date from core.welfare_period order by 1") == [
+        (ps[0].addressee_id, dt.date(2026, 10, 31)), (ps[1].addressee_id, None)]

@@ -372,6 +372,16 @@ def _promote_diff(conn: psycopg.Connection, load_id: int) -> dict[str, int]:
     return {"persons_new": new, "events": events, "move_ins": move_ins}
 
 
+def _close_unlisted(conn: psycopg.Connection, table: str, end_column: str, meta: FileMeta) -> int:
+    """The monthly lists are complete: an open period the newest list no longer
+    carries has ended; it closes on the day before that list's month."""
+    return conn.execute(
+        f"""update {table} set {end_column} = greatest(%(month)s::date - 1, start_col)
+             where {end_column} is null and last_listed < %(month)s""".replace(
+            "start_col", "start_date" if end_column == "end_date" else "qualified_from"),
+        {"month": meta.extra["month_start"]}).rowcount
+
+
 class _MonthlyListSource(Source):
     """Shared header handling of the monthly media-transfer lists."""
 
@@ -433,7 +443,8 @@ class SeihoSource(_MonthlyListSource):
                set benefit_type = excluded.benefit_type, end_date = excluded.end_date,
                    last_listed = excluded.last_listed, load_id = excluded.load_id
             """, {"load": load_id, "month": meta.extra["month_start"]}).rowcount
-        return {"welfare_periods": n}
+        closed = _close_unlisted(conn, "core.welfare_period", "end_date", meta)
+        return {"welfare_periods": n, "welfare_periods_closed": closed}
 
 
 class KokuhoSource(_MonthlyListSource):
@@ -478,4 +489,5 @@ class KokuhoSource(_MonthlyListSource):
                    qualified_to = excluded.qualified_to,
                    last_listed = excluded.last_listed, load_id = excluded.load_id
             """, {"load": load_id, "month": meta.extra["month_start"]}).rowcount
-        return {"nhi_periods": n}
+        closed = _close_unlisted(conn, "core.nhi_period", "qualified_to", meta)
+        return {"nhi_periods": n, "nhi_periods_closed": closed}
