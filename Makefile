@@ -52,7 +52,8 @@ up: setup
 	export AIRFLOW_CONN_KENSHIN=$$(echo $$URL | sed 's#postgresql://postgres@#postgres://postgres:x@#'); \
 	export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=$$(echo $$URL | sed 's#postgresql://#postgresql+psycopg://#; s#/kenshin$$#/airflow#'); \
 	$(PY) -c "from kenshin import db; db.ensure_database('$$URL'.rsplit('/',1)[0] + '/airflow')"; \
-	exec $(VENV)/bin/airflow standalone
+	export PATH="$(CURDIR)/$(VENV)/bin:$$PATH"; \
+	exec airflow standalone
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check include dags plugins tests
