@@ -208,19 +208,21 @@ def test_gate_stops_a_snapshot_far_smaller_than_the_ledger(db_url, tmp_path):
 
 
 def test_a_broken_expectation_stops_the_file(db_url, tmp_path, monkeypatch):
-    """Tighten one expectation of the real suite so clean data fails it."""
+    """Tighten one expectation of the real suite so clean data fails it: at most
+    two rows (the real suite asks for a minimum only)."""
     suite_dir = tmp_path / "expectations"
     suite_dir.mkdir()
     for name in ("landing_jumin_full", "landing_jumin_diff"):
         spec = gate.load_suite(name)
-        for e in spec["expectations"]:
-            if e["kwargs"].get("column") == "sex":
-                e["kwargs"]["value_set"] = [9]
+        spec["expectations"] = [e for e in spec["expectations"]
+                                if e["type"] != "expect_table_row_count_to_be_between"]
+        spec["expectations"].append({"type": "expect_table_row_count_to_be_between",
+                                     "kwargs": {"min_value": 0, "max_value": 2}})
         (suite_dir / f"{name}.json").write_text(json.dumps(spec), encoding="utf-8")
     monkeypatch.setattr(gate, "EXPECTATIONS_DIR", suite_dir)
     result = ingest_file(jumin_file(tmp_path, "20261001", "full", [p.jumin_row() for p in people(3)]), url=db_url)
     assert result.status == "rejected"
-    assert "expect_column_values_to_be_in_set on sex (3 rows)" in result.reason
+    assert result.reason == "gate failed: expect_table_row_count_to_be_between"
     assert one(db_url, "select count(*) from core.person") == 0
     assert one(db_url, "select count(*) from ops.quarantine") == 0
 
