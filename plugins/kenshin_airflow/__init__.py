@@ -73,4 +73,11 @@ def warehouse_url() -> str:
     if conn.password:
         auth += ":" + quote(conn.password, safe="")
     host = f"{auth}@{conn.host}" if auth else conn.host
-    return f"postgresql://{host}:{conn.port or 5432}/{conn.schema or db.DATABASE_NAME}"
+    url = f"postgresql://{host}:{conn.port or 5432}/{conn.schema or db.DATABASE_NAME}"
+    # libpq options given as connection extras (sslmode, sslrootcert ...) carry over:
+    # production connects with TLS (README).
+    from urllib.parse import urlencode
+
+    extras = {k: v for k, v in (conn.extra_dejson or {}).items() if k.startswith("ssl") or k in
+              ("connect_timeout", "application_name", "target_session_attrs")}
+    return url + ("?" + urlencode(extras) if extras else "")
