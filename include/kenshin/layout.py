@@ -90,7 +90,8 @@ def decode_line(line: bytes, encoding: str) -> str | None:
 
 
 def parse_line(text: str) -> list[str]:
-    return next(csv.reader(io.StringIO(text)))
+    """One CSV record; raises csv.Error for a malformed one (e.g. an oversized field)."""
+    return next(csv.reader(io.StringIO(text)), [])
 
 
 def read_envelope(path: str | os.PathLike, file: str, expected_kind: str) -> Envelope:
@@ -121,17 +122,22 @@ def read_envelope(path: str | os.PathLike, file: str, expected_kind: str) -> Env
         raise FileRejected(file, "empty file")
     text_encoding = "utf-8" if encoding == "utf-8-sig" else encoding
     header_text = decode_line(header_line, text_encoding)
-    header = parse_line(header_text) if header_text else []
+    try:
+        header = parse_line(header_text) if header_text else []
+    except csv.Error:
+        raise FileRejected(file, "header is not a valid CSV record", line=1, field="record_type") from None
     if not header or header[0] != "H":
         raise FileRejected(file, "first record is not a header (H)", line=1, field="record_type")
     if len(header) < 2 or header[1].strip() != expected_kind:
         raise FileRejected(file, f"header names another source (expected {expected_kind})", line=1, field="kind")
     if not last_no or not last.startswith(b"T"):
         raise FileRejected(file, "no trailer (T): truncated transfer", line=last_no or 1, field="record_type")
-    trailer = parse_line(last.decode("ascii", errors="replace"))
     try:
+        trailer = parse_line(last.decode("ascii", errors="replace"))
+        if not (len(trailer) > 1 and trailer[1].isascii() and trailer[1].isdigit()):
+            raise ValueError
         count = int(trailer[1])
-    except (IndexError, ValueError):
+    except (csv.Error, ValueError):
         raise FileRejected(file, "trailer count is not a number", line=last_no, field="record_count") from None
     if count != data:
         raise FileRejected(

@@ -72,6 +72,10 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
+def source_name(source: Source | None) -> str:
+    return source.name if source else "unknown"
+
+
 def _lock_key(sha: str) -> int:
     return int(sha[:15], 16)
 
@@ -85,11 +89,14 @@ def ingest_file(path: str | os.PathLike, *, url: str | None = None, run_id: str 
     size = path.stat().st_size
     url = url or db.database_url()
     with db.connect(url, autocommit=True) as conn:
+        # One load per source at a time (order checks and promotion see each
+        # other's results), and one per file bytes across sources.
+        conn.execute("select pg_advisory_lock(hashtext(%s))", (f"kenshin:source:{source_name(source)}",))
         conn.execute("select pg_advisory_lock(%s)", (_lock_key(sha),))
         try:
             return _ingest_locked(conn, url, path, name, source, sha, size, run_id)
         finally:
-            conn.execute("select pg_advisory_unlock(%s)", (_lock_key(sha),))
+            conn.execute("select pg_advisory_unlock_all()")
 
 
 def _ingest_locked(conn: psycopg.Connection, url: str, path: Path, name: str, source: Source | None,
@@ -120,10 +127,20 @@ def _ingest_locked(conn: psycopg.Connection, url: str, path: Path, name: str, so
                           path=str(path))
 
     t0 = time.monotonic()
-    with conn.transaction():
-        load_id = _manifest(conn, name, source.name, sha, size, "staging", run_id,
-                            encoding=envelope.encoding, meta=meta, rows=envelope.data_count)
-        _stage(conn, path, source, meta, load_id, envelope.encoding, envelope.data_count)
+    try:
+        with conn.transaction():
+            load_id = _manifest(conn, name, source.name, sha, size, "staging", run_id,
+                                encoding=envelope.encoding, meta=meta, rows=envelope.data_count)
+            _stage(conn, path, source, meta, load_id, envelope.encoding, envelope.data_count)
+    except psycopg.errors.DataError as exc:
+        # COPY refused the staged text: the staging rolled back. Only the primary
+        # message is kept (its CONTEXT line would quote the whole row).
+        reason = f"{name}: staging refused: {exc.diag.message_primary}"
+        load_id = _manifest(conn, name, source.name, sha, size, "rejected", run_id, reason=reason,
+                            rows=envelope.data_count)
+        log.warning("rejected file=%s load=%s %s", name, load_id, reason)
+        return LoadResult(name, source.name, "rejected", rows=envelope.data_count, reason=reason,
+                          load_id=load_id, path=str(path))
     t1 = time.monotonic()
     log.info("staged file=%s load=%s rows=%s in %.1f s", name, load_id, envelope.data_count, t1 - t0)
 
@@ -163,7 +180,7 @@ def _ingest_locked(conn: psycopg.Connection, url: str, path: Path, name: str, so
                       set status = 'loaded', gate_passed = true, rows_loaded = %s, rows_quarantined = %s,
                           rows_review = %s, finished_at = now()
                     where load_id = %s""", (loaded, quarantined, review, load_id))
-    except (PromotionRefused, psycopg.DatabaseError) as exc:
+    except (PromotionRefused, psycopg.errors.IntegrityError, psycopg.errors.DataError) as exc:
         # The promotion rolled back; core is as it was. Only the primary message
         # is kept: a database error's DETAIL can quote the values of a row.
         diag = getattr(exc, "diag", None)
@@ -188,8 +205,9 @@ def result_from_manifest(url: str, path: Path) -> LoadResult | None:
         row = conn.execute(
             """select file_name, source, status, coalesce(rows_in_file, 0), coalesce(rows_loaded, 0),
                       coalesce(rows_quarantined, 0), rows_review, reason, load_id
-                 from ops.load_manifest where sha256 = %s and status in ('loaded', 'rejected')
-                order by load_id desc limit 1""", (sha,)).fetchone()
+                 from ops.load_manifest where sha256 = %s and file_name = %s
+                  and status in ('loaded', 'rejected')
+                order by load_id desc limit 1""", (sha, path.name)).fetchone()
     if row is None:
         return None
     return LoadResult(*row, path=str(path))
@@ -245,17 +263,10 @@ def _split(text: str) -> list[str]:
     # faster than a csv reader per line; quoted records go through csv.
     if '"' not in text:
         return text.split(",")
-    return next(csv.reader([text]))
-
-
-def _copy_value(value: object) -> str:
-    # Parsed values are dates, bytes, None or already-clean text from the
-    # normalizers; raw text goes through copy_field when its line needs escaping.
-    if value is None:
-        return "\\N"
-    if type(value) is bytes:
-        return "\\\\x" + value.hex()
-    return value if type(value) is str else str(value)
+    try:
+        return next(csv.reader([text]))
+    except csv.Error:
+        raise RowError("record", "not a valid CSV record") from None
 
 
 def _format_chunk(source: Source, meta: FileMeta, encoding: str, load_id: int,
@@ -274,13 +285,18 @@ def _format_chunk(source: Source, meta: FileMeta, encoding: str, load_id: int,
         elif "\x00" in text:  # PostgreSQL text cannot hold NUL
             raw, values, reject = no_raw, no_values, ["record", "contains a NUL character"]
         else:
-            fields = _split(text)
+            try:
+                fields = _split(text)
+            except RowError as exc:
+                out.append(prefix + str(line_no) + "\t" + "\t".join(no_raw + no_values + [exc.field, exc.reason]))
+                continue
             raw = raw_of(fields)
             escape = "\\" in text or "\t" in text or "\r" in text
             if escape or None in raw:
                 raw = [copy_field(v) for v in raw]
             try:
-                values = [(copy_field if escape else _copy_value)(v) for v in values_of(fields, meta)]
+                # normalized values always escape: NFKC makes ＼ a backslash
+                values = [copy_field(v) for v in values_of(fields, meta)]
                 reject = no_reject
             except RowError as exc:
                 values, reject = no_values, [exc.field, exc.reason]

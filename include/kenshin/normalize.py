@@ -37,9 +37,16 @@ def nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
+_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９\u3000", "0123456789 ")
+
+
 def digits(text: str) -> str:
-    """A numeric field as ASCII digits (full-width digits accepted), spaces trimmed."""
-    return nfkc(text).strip()
+    """A numeric field with full-width digits folded to ASCII, spaces trimmed.
+
+    Deliberately narrower than NFKC (which would make ① a 1): the database's
+    `landing.ascii_digits` promotes accepted codes with exactly this fold, so a
+    value the row rules accept is the value core receives."""
+    return text.translate(_FULL_WIDTH_DIGITS).strip()
 
 
 @functools.lru_cache(maxsize=200_000)

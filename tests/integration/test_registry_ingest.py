@@ -417,3 +417,76 @@ def test_a_period_missing_from_the_next_monthly_list_is_closed(db_url, tmp_path)
         assert_reconciled(db_url, result, "landing.seiho")
     assert q(db_url, "select addressee_id, end_date from core.welfare_period order by 1") == [
         (ps[0].addressee_id, dt.date(2026, 10, 31)), (ps[1].addressee_id, None)]
+
+
+# --- found in review: inputs that once crashed or leaked ------------------------------
+
+def test_full_width_backslash_and_an_oversized_field(db_url, tmp_path):
+    ps = people(3)
+    path = jumin_file(tmp_path, "20261001", "full", [
+        ps[0].jumin_row(address="神奈川県川崎市中原区小杉町1番＼"), ps[1].jumin_row(), ps[2].jumin_row()])
+    raw = path.read_bytes().split(b"\r\n")
+    raw[2] = b'D,"' + b"x" * 140_000 + b'"'  # a quoted field longer than the csv module's limit
+    path.write_bytes(b"\r\n".join(raw))
+    result = load(db_url, path)
+    assert (result.loaded, result.quarantined) == (2, 1)
+    assert quarantine_reasons(db_url, result.load_id) == {3: "record: not a valid CSV record"}
+    assert one(db_url, "select address_key from core.person_current where addressee_id = %s",
+               ps[0].addressee_id).endswith("\\")
+
+
+def test_a_short_row_never_puts_the_number_in_another_column(db_url, tmp_path):
+    p = people(1)[0]
+    row = p.jumin_row()
+    del row[1]  # addressee id missing: every later field shifts left
+    result = load(db_url, jumin_file(tmp_path, "20261001", "full", [row, people(1, start=2)[0].jumin_row()]))
+    assert quarantine_reasons(db_url, result.load_id) == {2: "record: expected 20 fields, found 19"}
+    landing = q(db_url, "select t::text from landing.jumin t")
+    assert not any(p.my_number in text for (text,) in landing)
+
+
+def test_circled_digit_is_a_bad_code_not_a_crash(db_url, tmp_path):
+    ps = people(2)
+    result = load(db_url, jumin_file(tmp_path, "20261001", "full", [ps[0].jumin_row(sex="①"), ps[1].jumin_row()]))
+    assert quarantine_reasons(db_url, result.load_id) == {2: "sex: not one of the allowed codes"}
+
+
+def test_a_quarantined_person_is_neither_flagged_missing_nor_closed(db_url, tmp_path):
+    ps = people(30)
+    load(db_url, jumin_file(tmp_path, "20261001", "full", [p.jumin_row() for p in ps]))
+    rows = [ps[0].jumin_row(postal_code="21-10063")] + [p.jumin_row() for p in ps[1:]]
+    result = load(db_url, jumin_file(tmp_path, "20261101", "full", rows))
+    assert result.quarantined == 1 and result.counts["persons_missing"] == 0
+    for month, start in (("202610", "20200401"), ("202611", "2025013X")):
+        path = tmp_path / f"seiho_{month}.csv"
+        write_records(path, ["H", "SEIHO", month, month + "01"], [["D", ps[0].addressee_id, "12345678", "1", start, ""]])
+        assert_reconciled(db_url, ingest_file(path, url=db_url), "landing.seiho")
+    assert one(db_url, "select end_date from core.welfare_period") is None
+
+
+def test_monthly_lists_load_in_month_order_and_names_match_headers(db_url, tmp_path):
+    p = people(1)[0]
+    load(db_url, jumin_file(tmp_path, "20261001", "full", [p.jumin_row()]))
+    for month in ("202611", "202610"):
+        write_records(tmp_path / f"kokuho_{month}.csv", ["H", "KOKUHO", month, month + "01"],
+                      [["D", p.addressee_id, "K1", "20240401", ""]])
+    assert ingest_file(tmp_path / "kokuho_202611.csv", url=db_url).status == "loaded"
+    late = ingest_file(tmp_path / "kokuho_202610.csv", url=db_url)
+    assert late.reason == ("kokuho_202610.csv:1 field period: period is older than the loaded list of 202611; "
+                           "monthly lists load in month order")
+    wrong = jumin_file(tmp_path, "20261003", "diff", [], header=["H", "JUMIN", "diff", "20301231", "141305"])
+    assert ingest_file(wrong, url=db_url).reason == (
+        "jumin_20261003_diff.csv:1 field extract_date: header extract date differs from the file name")
+
+
+def test_same_bytes_under_two_names_in_one_run_load_once(db_url, tmp_path):
+    from kenshin.inbox import ingest_in_order
+
+    p = people(1)[0]
+    first = jumin_file(tmp_path, "20261001", "full", [p.jumin_row()])
+    copy = tmp_path / "jumin_20261002_full.csv"
+    copy.write_bytes(first.read_bytes())
+    files = [str(first), str(copy)]
+    assert ingest_in_order(db_url, files, files[1]).status == "duplicate"
+    assert ingest_in_order(db_url, files, files[0]).status == "loaded"
+    assert one(db_url, "select count(*) from ops.load_manifest where status = 'loaded'") == 1

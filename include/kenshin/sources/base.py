@@ -68,8 +68,12 @@ class Source:
 
     def raw(self, f: list[str]) -> list[str | None]:
         """Landing raw columns for record `f` (record type and any withheld field dropped)."""
+        if len(f) != self.n_fields:
+            # Fields cannot be told apart: keep none, so a withheld identifier
+            # never lands in another column's place. The row is quarantined.
+            return [None] * len(self.raw_columns)
         w = self.withheld_field
-        kept = f[1:w] + f[w + 1:] if w is not None and len(f) > w else f[1:]
+        kept = f[1:w] + f[w + 1:] if w is not None else f[1:]
         raw: list[str | None] = list(kept[: len(self.raw_columns)])
         raw += [None] * (len(self.raw_columns) - len(raw))
         return raw

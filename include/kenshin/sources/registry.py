@@ -80,6 +80,9 @@ class JuminSource(Source):
         if m and m.group(2) != variant:
             raise FileRejected(file_name, "header variant differs from the file name", line=1, field="variant")
         extract = header_date(header, 3, file_name, "extract_date")
+        if m and m.group(1) != extract.strftime("%Y%m%d"):
+            raise FileRejected(file_name, "header extract date differs from the file name", line=1,
+                               field="extract_date")
         if len(header) < 5 or nz.digits(header[4]) != city_code():
             raise FileRejected(file_name, "header municipality is not this city", line=1, field="municipality_code")
         return FileMeta(file_date=extract, period=extract.strftime("%Y%m%d"), variant=variant)
@@ -295,7 +298,10 @@ def _promote_snapshot(conn: psycopg.Connection, load_id: int, extract: dt.date) 
             select addressee_id from core.person_version where valid_to is null and status = 1
             except
             select addressee_id from stg_jumin
-            """)
+            except
+            select landing.ascii_digits(addressee_id)::char(10) from landing.jumin
+             where load_id = %(load)s and reject_reason is not null and addressee_id is not null
+            """, p)
         missing = conn.execute(
             """
             with flagged as (
@@ -372,14 +378,18 @@ def _promote_diff(conn: psycopg.Connection, load_id: int) -> dict[str, int]:
     return {"persons_new": new, "events": events, "move_ins": move_ins}
 
 
-def _close_unlisted(conn: psycopg.Connection, table: str, end_column: str, meta: FileMeta) -> int:
+def _close_unlisted(conn: psycopg.Connection, table: str, start_column: str, end_column: str,
+                    landing: str, load_id: int, meta: FileMeta) -> int:
     """The monthly lists are complete: an open period the newest list no longer
-    carries has ended; it closes on the day before that list's month."""
+    carries has ended; it closes on the day before that list's month. A person
+    whose row was quarantined is listed, just not loadable: left open."""
     return conn.execute(
-        f"""update {table} set {end_column} = greatest(%(month)s::date - 1, start_col)
-             where {end_column} is null and last_listed < %(month)s""".replace(
-            "start_col", "start_date" if end_column == "end_date" else "qualified_from"),
-        {"month": meta.extra["month_start"]}).rowcount
+        f"""update {table} t set {end_column} = greatest(%(month)s::date - 1, t.{start_column})
+             where t.{end_column} is null and t.last_listed < %(month)s
+               and t.addressee_id not in (
+                   select landing.ascii_digits(addressee_id) from {landing}
+                    where load_id = %(load)s and reject_reason is not null and addressee_id is not null)""",
+        {"month": meta.extra["month_start"], "load": load_id}).rowcount
 
 
 class _MonthlyListSource(Source):
@@ -393,6 +403,16 @@ class _MonthlyListSource(Source):
         created = header_date(header, 3, file_name, "created_date")
         first = dt.date(int(period[:4]), int(period[4:]), 1)
         return FileMeta(file_date=created, period=period, extra={"month_start": first})
+
+    def check_order(self, conn: psycopg.Connection, meta: FileMeta, file_name: str) -> None:
+        """A month's complete list may not follow a later month's: it would
+        reopen periods the later list closed."""
+        newest = conn.execute(
+            "select max(period) from ops.load_manifest where source = %s and status = 'loaded'", (self.name,)
+        ).fetchone()[0]
+        if newest and meta.period < newest:
+            raise FileRejected(file_name, f"period is older than the loaded list of {newest}; "
+                               "monthly lists load in month order", line=1, field="period")
 
     def late_rejects(self, conn: psycopg.Connection, load_id: int) -> None:
         conn.execute(
@@ -443,7 +463,7 @@ class SeihoSource(_MonthlyListSource):
                set benefit_type = excluded.benefit_type, end_date = excluded.end_date,
                    last_listed = excluded.last_listed, load_id = excluded.load_id
             """, {"load": load_id, "month": meta.extra["month_start"]}).rowcount
-        closed = _close_unlisted(conn, "core.welfare_period", "end_date", meta)
+        closed = _close_unlisted(conn, "core.welfare_period", "start_date", "end_date", self.table, load_id, meta)
         return {"welfare_periods": n, "welfare_periods_closed": closed}
 
 
@@ -489,5 +509,6 @@ class KokuhoSource(_MonthlyListSource):
                    qualified_to = excluded.qualified_to,
                    last_listed = excluded.last_listed, load_id = excluded.load_id
             """, {"load": load_id, "month": meta.extra["month_start"]}).rowcount
-        closed = _close_unlisted(conn, "core.nhi_period", "qualified_to", meta)
+        closed = _close_unlisted(conn, "core.nhi_period", "qualified_from", "qualified_to", self.table,
+                                 load_id, meta)
         return {"nhi_periods": n, "nhi_periods_closed": closed}
