@@ -490,3 +490,22 @@ def test_same_bytes_under_two_names_in_one_run_load_once(db_url, tmp_path):
     assert ingest_in_order(db_url, files, files[1]).status == "duplicate"
     assert ingest_in_order(db_url, files, files[0]).status == "loaded"
     assert one(db_url, "select count(*) from ops.load_manifest where status = 'loaded'") == 1
+
+
+def test_two_corrections_of_one_person_on_one_day_are_two_events(db_url, tmp_path):
+    p = people(1)[0]
+    load(db_url, jumin_file(tmp_path, "20261001", "full", [p.jumin_row()]))
+    result = load(db_url, jumin_file(tmp_path, "20261002", "diff", [
+        p.but(name_kana="カワサキ\u3000ハナ").jumin_row("07", "20261002"),
+        p.but(name_kana="カワサキ\u3000ハナコ").jumin_row("07", "20261002")]))
+    assert result.loaded == 2
+    assert one(db_url, "select count(*) from core.person_event where event_code = '07'") == 2
+    assert one(db_url, "select name_kana from core.person_current") == "カワサキ\u3000ハナコ"
+
+
+def test_a_snapshot_sent_as_a_diff_is_stopped_by_the_gate(db_url, tmp_path):
+    ps = people(1001)
+    result = ingest_file(jumin_file(tmp_path, "20261002", "diff",
+                                    [p.jumin_row("02", "20261002") for p in ps]), url=db_url)
+    assert result.reason == "gate failed: expect_table_row_count_to_be_between"
+    assert one(db_url, "select count(*) from core.person") == 0

@@ -140,7 +140,10 @@ class JuminSource(Source):
         # A full snapshot lists every resident: far fewer rows than the ledger's
         # residents means a partial extract that happened to have a valid trailer.
         if meta.variant != "full":
-            return {"min_rows": 0}
+            # A "diff" holding a large share of the city is a snapshot sent under the wrong name.
+            policy = config.load("platform")["registry"]
+            residents = conn.execute("select count(*) from core.person_current where status = 1").fetchone()[0]
+            return {"max_rows": max(int(residents * policy["max_diff_share"]), policy["max_diff_floor_rows"])}
         residents = conn.execute("select count(*) from core.person_current where status = 1").fetchone()[0]
         coverage = config.load("platform")["registry"]["missing_check_min_coverage"]
         return {"min_rows": int(residents * coverage)}
@@ -279,7 +282,8 @@ def _promote_snapshot(conn: psycopg.Connection, load_id: int, extract: dt.date) 
                %(load)s, s.line_no
           from stg_jumin s join stg_new n using (addressee_id)
          where s.previous_municipality_code is not null and s.resident_since is not null
-        on conflict (addressee_id, event_code, event_date) do nothing
+           and not exists (select 1 from core.person_event e where e.addressee_id = s.addressee_id
+                              and e.event_code = '02' and e.event_date = s.resident_since)
         """, p)
     missing = 0
     listed = conn.execute("select count(*) from stg_jumin where status = 1").fetchone()[0]
@@ -372,7 +376,6 @@ def _promote_diff(conn: psycopg.Connection, load_id: int) -> dict[str, int]:
                case when event_code = '02' then previous_municipality_code end,
                case when event_code = '02' then previous_address end, %(load)s, line_no
           from stg_jumin
-        on conflict (addressee_id, event_code, event_date) do nothing
         """, p).rowcount
     move_ins = conn.execute("select count(*) from stg_jumin where event_code = '02'").fetchone()[0]
     return {"persons_new": new, "events": events, "move_ins": move_ins}
