@@ -55,9 +55,11 @@ def due_files(url: str, sources: tuple[str, ...], interval_end: dt.datetime | No
     for path in inbox.glob("*.csv"):
         source = detect(path.name)
         when = file_date(path.name)
-        if source is None or source.name not in sources or when is None:
+        if source is None or source.name not in sources:
             continue
-        if until is None or when < until:
+        # A name whose date does not exist is due at once: the loader rejects
+        # it with a reason in ops instead of it lying in the inbox unnoticed.
+        if when is None or until is None or when < until:
             candidates.append(path)
     if not candidates:
         return []

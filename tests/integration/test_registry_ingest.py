@@ -509,3 +509,13 @@ def test_a_snapshot_sent_as_a_diff_is_stopped_by_the_gate(db_url, tmp_path):
                                     [p.jumin_row("02", "20261002") for p in ps]), url=db_url)
     assert result.reason == "gate failed: expect_table_row_count_to_be_between"
     assert one(db_url, "select count(*) from core.person") == 0
+
+
+def test_a_file_named_with_an_impossible_date_is_due_and_rejected(db_url, inbox):
+    from kenshin.inbox import due_files
+
+    bad = jumin_file(inbox, "20261399", "diff", [], header=["H", "JUMIN", "diff", "20261399", "141305"])
+    assert due_files(db_url, ("jumin",), None) == [str(bad)]
+    result = ingest_file(bad, url=db_url)
+    assert result.reason == "jumin_20261399_diff.csv:1 field extract_date: header date is not a valid date"
+    assert due_files(db_url, ("jumin",), None) == []  # recorded in ops, not offered again
