@@ -59,10 +59,9 @@ def registry_sync():
         """Publish the person-ledger Asset with this run's counts."""
         # Index by position: iterating the lazy XCom sequence probes one past
         # the end and logs a spurious "XCom not found" error.
-        summaries = [results[i] for i in range(len(results))]
-        totals = {k: sum(r[k] for r in summaries) for k in ("rows", "loaded", "quarantined")}
-        totals["files"] = len(summaries)
-        return totals
+        from kenshin.loading import run_totals
+
+        return run_totals([results[i] for i in range(len(results))])
 
     due = find_due_files()
     publish_ledger(ingest.partial(files=due).expand(path=due))

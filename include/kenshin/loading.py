@@ -64,6 +64,13 @@ class LoadResult:
         return {k: v for k, v in asdict(self).items() if k in keys}
 
 
+def run_totals(summaries: list[dict[str, Any]]) -> dict[str, int]:
+    """Totals of a run's per-file summaries (what a DAG reports when it publishes)."""
+    totals = {k: sum(r[k] for r in summaries) for k in ("rows", "loaded", "quarantined", "review")}
+    totals["files"] = len(summaries)
+    return totals
+
+
 def sha256_of(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:

@@ -8,6 +8,7 @@ the field), and how accepted rows are promoted into `core`.
 
 from __future__ import annotations
 
+import abc
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -42,7 +43,7 @@ class FileMeta:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class Source:
+class Source(abc.ABC):
     """Base of the per-layout parsers (sources/*.py)."""
 
     name: ClassVar[str]              # e.g. "jumin"
@@ -59,8 +60,9 @@ class Source:
     def matches(self, file_name: str) -> bool:
         return self.pattern.fullmatch(file_name) is not None
 
+    @abc.abstractmethod
     def read_header(self, header: list[str], file_name: str) -> FileMeta:
-        raise NotImplementedError
+        """What the header says (date, period); FileRejected when it is wrong."""
 
     # Position of a field that never reaches landing as text (an identifier the
     # source keeps only encrypted or hashed, among its value columns).
@@ -82,19 +84,23 @@ class Source:
         if len(f) != self.n_fields:
             raise RowError("record", f"expected {self.n_fields} fields, found {len(f)}")
 
+    @abc.abstractmethod
     def values(self, f: list[str], meta: FileMeta) -> tuple:
         """Parsed `_value` columns; raises RowError for a row rule that fails."""
-        raise NotImplementedError
 
     def check_order(self, conn: psycopg.Connection, meta: FileMeta, file_name: str) -> None:
-        """Refuse (FileRejected) a file that may not load after what is loaded."""
+        """Refuse (FileRejected) a file that may not load after what is loaded.
+        Optional: a source whose files commute has no order to keep."""
+        return None
 
     def late_rejects(self, conn: psycopg.Connection, load_id: int) -> None:
-        """Row rules that need the ledger (run in the promote transaction)."""
+        """Row rules that need the ledger (run in the promote transaction).
+        Optional: a source whose rows stand alone has none."""
+        return None
 
+    @abc.abstractmethod
     def promote(self, conn: psycopg.Connection, load_id: int, meta: FileMeta) -> dict[str, int]:
         """Move this load's accepted rows into core; returns counts for the summary."""
-        raise NotImplementedError
 
     def suite_name(self, meta: FileMeta) -> str:
         """The GX suite (expectations/{name}.json) for this file."""
