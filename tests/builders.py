@@ -76,3 +76,48 @@ def jumin_file(folder: Path, day: str, variant: str, rows: list[list[str]], *, n
     write_records(path, header or ["H", "JUMIN", variant, day, "141305"], rows,
                   encoding=encoding, bom=bom, trailer=trailer)
     return path
+
+
+CLINIC = "1413050001"
+
+
+def kenshin_row(p: Person, exam_date: str, *, line_no: int = 1, exam_type: str = "04", result_code: str = "1",
+                **overrides: str) -> list[str]:
+    """A clinic's screening record (LAYOUTS.md §4) for person `p`, keyed the way
+    most clinics key them: no addressee id, no voucher, Gregorian birth date."""
+    row = {
+        "record_type": "D", "line_no": str(line_no), "voucher_number": "", "addressee_id": "",
+        "name_kana": p.name_kana, "name_kanji": p.name_kanji, "sex": p.sex,
+        "birth_date": p.birth.strftime("%Y%m%d"), "postal_code": p.postal_code, "address": p.address,
+        "exam_type": exam_type, "exam_date": exam_date, "result_code": result_code, "result_detail": "",
+        "fee_exempt": "0",
+    }
+    row.update(overrides)
+    return list(row.values())
+
+
+def seiken_row(p: Person, screening_date: str, followup_date: str, *, line_no: int = 1, exam_type: str = "04",
+               outcome: str = "4", **overrides: str) -> list[str]:
+    """A hospital's detailed-exam outcome (LAYOUTS.md §5) for person `p`."""
+    row = {
+        "record_type": "D", "line_no": str(line_no), "addressee_id": "", "name_kana": p.name_kana,
+        "name_kanji": p.name_kanji, "sex": p.sex, "birth_date": p.birth.strftime("%Y%m%d"),
+        "exam_type": exam_type, "screening_exam_date": screening_date, "followup_date": followup_date,
+        "outcome": outcome,
+    }
+    row.update(overrides)
+    return list(row.values())
+
+
+def clinic_file(folder: Path, kind: str, period: str, rows: list[list[str]], *, clinic: str = CLINIC,
+                name: str | None = None, trailer: bool = True, header: list[str] | None = None,
+                created: str | None = None) -> Path:
+    """A `kenshin_*` or `seiken_*` file; line numbers renumbered 1.. unless given."""
+    path = folder / (name or f"{kind}_{clinic}_{period}.csv")
+    nxt = dt.date(int(period[:4]) + int(period[4:]) // 12, int(period[4:]) % 12 + 1, 5)
+    created = created or nxt.strftime("%Y%m%d")
+    if header is None:
+        header = (["H", "KENSHIN", clinic, period, created, "代表\u3000太郎", "川崎市中原区", "044-000-0000"]
+                  if kind == "kenshin" else ["H", "SEIKEN", clinic, period, created])
+    write_records(path, header, rows, encoding="cp932", trailer=trailer)
+    return path

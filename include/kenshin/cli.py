@@ -98,6 +98,54 @@ def ingest(report: Path | None, files: tuple[Path, ...]) -> None:
     sys.exit(1 if rejected else 0)
 
 
+@main.group("review")
+def review_group() -> None:
+    """The review queue (突合確認) of clinic records the matcher would not decide."""
+
+
+@review_group.command("list")
+@click.option("--limit", type=int, default=100, show_default=True)
+def review_list(limit: int) -> None:
+    """Open items, one JSON object per line."""
+    from kenshin import review
+
+    for item in review.list_open(limit=limit):
+        click.echo(json.dumps(item, ensure_ascii=False, default=str))
+
+
+@review_group.command("show")
+@click.argument("review_id", type=int)
+def review_show(review_id: int) -> None:
+    """One item: the record as sent and each candidate as of the exam date."""
+    from kenshin import review
+
+    try:
+        click.echo(json.dumps(review.show(review_id), ensure_ascii=False, default=str, indent=2))
+    except review.ReviewError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@review_group.command("decide")
+@click.argument("review_id", type=int)
+@click.option("--link", "link", metavar="ADDRESSEE_ID", help="Link the record to this addressee.")
+@click.option("--reject", is_flag=True, help="Return the record to the clinic.")
+@click.option("--reason", help="Why it is rejected (required with --reject).")
+@click.option("--by", "by", required=True, metavar="STAFF_ID", help="Who decides (recorded).")
+def review_decide(review_id: int, link: str | None, reject: bool, reason: str | None, by: str) -> None:
+    """Decide an item: --link ADDRESSEE_ID, or --reject --reason TEXT; always --by STAFF_ID."""
+    from kenshin import review
+
+    if reject == (link is not None):
+        raise click.UsageError("give exactly one of --link ADDRESSEE_ID or --reject")
+    if reject and not reason:
+        raise click.UsageError("--reject needs --reason TEXT")
+    try:
+        result = review.decide(review_id, by=by, link=link, reject_reason=reason if reject else None)
+    except review.ReviewError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(result, ensure_ascii=False))
+
+
 @main.command()
 @click.argument("part", type=click.Choice(["registry"]), default="registry")
 @click.option("--residents", type=int, default=1_560_000, show_default=True)

@@ -18,7 +18,7 @@ from kenshin.sources import detect
 
 _KIND_ORDER = {"full": 0, "diff": 1}
 BUSINESS_TZ = ZoneInfo("Asia/Tokyo")  # business dates (ARCHITECTURE.md)
-_SOURCE_ORDER = {"jumin": 0, "seiho": 1, "kokuho": 2}
+_SOURCE_ORDER = {"jumin": 0, "seiho": 1, "kokuho": 2, "kenshin": 3, "seiken": 4}
 
 
 def file_date(name: str) -> dt.date | None:
@@ -27,16 +27,22 @@ def file_date(name: str) -> dt.date | None:
     m = source.pattern.fullmatch(name) if source else None
     if not m:
         return None
-    stamp = m.group(1)
+    stamp = m.group("stamp")
     try:
         return dt.date(int(stamp[:4]), int(stamp[4:6]), int(stamp[6:8]) if len(stamp) == 8 else 1)
     except ValueError:
         return None
 
 
+def due_date(name: str) -> dt.date | None:
+    """The business date from which a file is due (None: its name has no valid date)."""
+    source, when = detect(name), file_date(name)
+    return source.available_from(when) if source and when else None
+
+
 def load_order(path: Path) -> tuple:
     name = path.name
-    variant = "full" if name.endswith("_full.csv") else "diff"
+    variant = "full" if name.endswith("_full.csv") else "diff"  # only the registry has two
     return (file_date(name) or dt.date.max, _SOURCE_ORDER.get(name.split("_")[0], 9), _KIND_ORDER[variant], name)
 
 
@@ -54,7 +60,7 @@ def due_files(url: str, sources: tuple[str, ...], interval_end: dt.datetime | No
     candidates = []
     for path in inbox.glob("*.csv"):
         source = detect(path.name)
-        when = file_date(path.name)
+        when = due_date(path.name)
         if source is None or source.name not in sources:
             continue
         # A name whose date does not exist is due at once: the loader rejects

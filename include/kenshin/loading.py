@@ -139,6 +139,7 @@ def _ingest_locked(conn: psycopg.Connection, url: str, path: Path, name: str, so
             load_id = _manifest(conn, name, source.name, sha, size, "staging", run_id,
                                 encoding=envelope.encoding, meta=meta, rows=envelope.data_count)
             _stage(conn, path, source, meta, load_id, envelope.encoding, envelope.data_count)
+            source.stage_rejects(conn, load_id)
     except psycopg.errors.DataError as exc:
         # COPY refused the staged text: the staging rolled back. Only the primary
         # message is kept (its CONTEXT line would quote the whole row).
@@ -168,16 +169,15 @@ def _ingest_locked(conn: psycopg.Connection, url: str, path: Path, name: str, so
     try:
         with conn.transaction():
             source.late_rejects(conn, load_id)
-            quarantined = conn.execute(
+            conn.execute(
                 f"""insert into ops.quarantine (load_id, line_no, field, reason)
                     select load_id, line_no, reject_field, reject_reason from {source.table}
-                     where load_id = %s and reject_reason is not null""", (load_id,)).rowcount
-            staged, accepted = conn.execute(
-                f"select count(*), count(*) filter (where reject_reason is null) from {source.table} "
-                "where load_id = %s", (load_id,)).fetchone()
+                     where load_id = %s and reject_reason is not null""", (load_id,))
+            staged = conn.execute(f"select count(*) from {source.table} where load_id = %s",
+                                  (load_id,)).fetchone()[0]
             counts = source.promote(conn, load_id, meta)
-            review = counts.pop("review", 0)
-            loaded = accepted - review
+            loaded = source.loaded_count(conn, load_id)
+            quarantined, review = _quarantined_and_review(conn, load_id)
             # Every line of the file is accounted for by what was written, not by subtraction.
             if staged != envelope.data_count or loaded + quarantined + review != envelope.data_count:
                 raise PromotionRefused(f"reconciliation failed: {envelope.data_count} lines, {staged} staged, "
@@ -198,11 +198,19 @@ def _ingest_locked(conn: psycopg.Connection, url: str, path: Path, name: str, so
         log.warning("rejected file=%s load=%s %s", name, load_id, reason)
         return LoadResult(name, source.name, "rejected", rows=envelope.data_count, reason=reason,
                           load_id=load_id, path=str(path))
+    source.after_load(conn, load_id)
     log.info("loaded file=%s load=%s loaded=%s quarantined=%s review=%s promoted in %.1f s",
              name, load_id, loaded, quarantined, review, time.monotonic() - t2)
     return LoadResult(name, source.name, "loaded", rows=envelope.data_count, loaded=loaded,
                       quarantined=quarantined, review=review, load_id=load_id, counts=counts,
                       path=str(path))
+
+
+def _quarantined_and_review(conn: psycopg.Connection, load_id: int) -> tuple[int, int]:
+    return conn.execute(
+        """select (select count(*) from ops.quarantine where load_id = %(load)s),
+                  (select count(*) from ops.review_item where load_id = %(load)s and status = 'open')""",
+        {"load": load_id}).fetchone()
 
 
 def result_from_manifest(url: str, path: Path) -> LoadResult | None:
@@ -226,11 +234,11 @@ def _manifest(conn: psycopg.Connection, name: str, source: str, sha: str, size: 
     done = status in ("rejected", "duplicate")
     return conn.execute(
         """insert into ops.load_manifest (file_name, source, sha256, size_bytes, encoding, file_date, period,
-                                          status, reason, rows_in_file, duplicate_of, run_id, finished_at)
-           values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, case when %s then now() end)
+                                          sender, status, reason, rows_in_file, duplicate_of, run_id, finished_at)
+           values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, case when %s then now() end)
            returning load_id""",
         (name, source, sha, size, encoding, meta.file_date if meta else None, meta.period if meta else None,
-         status, reason, rows, duplicate_of, run_id, done),
+         meta.sender if meta else None, status, reason, rows, duplicate_of, run_id, done),
     ).fetchone()[0]
 
 
@@ -367,13 +375,22 @@ def record_outcomes(result: LoadResult, url: str | None = None) -> Iterator[dict
     source = detect_by_name(result.source)
     with db.connect(url) as conn:
         rows = conn.execute(
-            f"""select line_no, reject_field, reject_reason, landing.ascii_digits(addressee_id)
-                  from {source.table} where load_id = %s order by line_no""", (result.load_id,))
-        for line_no, field_name, reason, addressee_id in rows:
+            f"""select l.line_no, q.field, q.reason, r.reason,
+                       {"m.addressee_id" if source.has_review else "landing.ascii_digits(l.addressee_id)"}
+                  from {source.table} l
+                  left join ops.quarantine q on q.load_id = l.load_id and q.line_no = l.line_no
+                  left join ops.review_item r on r.load_id = l.load_id and r.line_no = l.line_no
+                                              and r.status = 'open'
+                  {"left join ops.record_match m on m.load_id = l.load_id and m.line_no = l.line_no"
+                   if source.has_review else ""}
+                 where l.load_id = %s order by l.line_no""", (result.load_id,))
+        for line_no, field_name, reason, review_reason, addressee_id in rows:
             if result.status == "rejected":
                 outcome, why = "rejected", result.reason
             elif reason:
                 outcome, why = "quarantined", f"{field_name}: {reason}"
+            elif review_reason:
+                outcome, why = "review", review_reason
             else:
                 outcome, why = "loaded", None
             yield {"file": result.file, "line_no": line_no, "outcome": outcome, "reason": why,

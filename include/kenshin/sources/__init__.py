@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from kenshin.sources.base import Source
+from kenshin.sources.clinic import KenshinSource, SeikenSource
 from kenshin.sources.registry import JuminSource, KokuhoSource, SeihoSource
 
-SOURCE_CLASSES: tuple[type[Source], ...] = (JuminSource, SeihoSource, KokuhoSource)
+SOURCE_CLASSES: tuple[type[Source], ...] = (
+    JuminSource, SeihoSource, KokuhoSource, KenshinSource, SeikenSource,
+)
 
 
 def detect(file_name: str) -> Source | None:

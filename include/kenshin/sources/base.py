@@ -40,6 +40,7 @@ class FileMeta:
     file_date: dt.date | None
     period: str | None
     variant: str | None = None
+    sender: str | None = None  # who sent it (a clinic's code), from the header
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -93,9 +94,30 @@ class Source(abc.ABC):
         Optional: a source whose files commute has no order to keep."""
         return None
 
+    def available_from(self, stamp: dt.date) -> dt.date:
+        """The first business date a file whose name carries `stamp` is due
+        (a daily extract at once; a month's results once the month is over)."""
+        return stamp
+
+    def loaded_count(self, conn: psycopg.Connection, load_id: int) -> int:
+        """Rows of this load that promotion wrote into core (reconciliation).
+        Sources with a review step count their linked records instead."""
+        return conn.execute(f"select count(*) from {self.accepted_view} where load_id = %s",
+                            (load_id,)).fetchone()[0]
+
+    def stage_rejects(self, conn: psycopg.Connection, load_id: int) -> None:
+        """Row rules across the rows of one file (run in the staging transaction,
+        before the gate). Optional: a source whose rows stand alone has none."""
+        return None
+
     def late_rejects(self, conn: psycopg.Connection, load_id: int) -> None:
         """Row rules that need the ledger (run in the promote transaction).
         Optional: a source whose rows stand alone has none."""
+        return None
+
+    def after_load(self, conn: psycopg.Connection, load_id: int) -> None:
+        """Work after the load committed (files for people, e.g. a return list).
+        Optional: most sources have none."""
         return None
 
     @abc.abstractmethod

@@ -50,7 +50,7 @@ class JuminSource(Source):
 
     name = "jumin"
     kind = "JUMIN"
-    pattern = re.compile(r"jumin_(\d{8})_(full|diff)\.csv")
+    pattern = re.compile(r"jumin_(?P<stamp>\d{8})_(full|diff)\.csv")
     table = "landing.jumin"
     accepted_view = "landing.jumin_accepted"
     suite = "landing_jumin_full"
@@ -435,7 +435,7 @@ class SeihoSource(_MonthlyListSource):
 
     name = "seiho"
     kind = "SEIHO"
-    pattern = re.compile(r"seiho_(\d{6})\.csv")
+    pattern = re.compile(r"seiho_(?P<stamp>\d{6})\.csv")
     table = "landing.seiho"
     accepted_view = "landing.seiho_accepted"
     suite = "landing_seiho"
@@ -475,7 +475,7 @@ class KokuhoSource(_MonthlyListSource):
 
     name = "kokuho"
     kind = "KOKUHO"
-    pattern = re.compile(r"kokuho_(\d{6})\.csv")
+    pattern = re.compile(r"kokuho_(?P<stamp>\d{6})\.csv")
     table = "landing.kokuho"
     accepted_view = "landing.kokuho_accepted"
     suite = "landing_kokuho"
