@@ -163,25 +163,27 @@ def _address_table() -> dict[int, str | None]:
     })
 
 
-_CHOME = re.compile(r"([0-9]+)丁目")
-_BANCHI = re.compile(r"([0-9]+)(?:番地|番)(?=[0-9])")
-_GO = re.compile(r"([0-9]+)号")
+# A leading prefecture (clinics often leave it out), and the units of a
+# block number (3丁目1番2号, 3番地の2, 203号室) written as hyphens, then only
+# hyphens between digits are kept: 3-1-2, 3-1-2-, 3丁目1-2 all become 3-1-2.
+_PREFECTURE = re.compile(r"^(?:東京都|北海道|(?:京都|大阪)府|[^0-9都道府県]{2,3}県)")
+_NUMBER_UNITS = re.compile(r"([0-9]+)(?:丁目|番地の?|番の?|号室|号|の)")
+_LOOSE_DASHES = re.compile(r"-+(?![0-9])|(?<![0-9])-+")
 _DASH_RUNS = re.compile(r"-{2,}")
 
 
 def address_key(text: str) -> str:
-    """Matching form of an address: NFKC, 丁目/番地/番/号 as hyphens, ケ/ヶ/が folded,
-    variant kanji folded, spaces removed (DOMAIN.md, address variation)."""
+    """Matching form of an address: NFKC, no prefecture, 丁目/番地/番/号 as
+    hyphens, ケ/ヶ/が folded, variant kanji folded, spaces removed (DOMAIN.md,
+    address variation)."""
     s = nfkc(text).translate(_address_table())
-    if "丁目" in s:
-        s = _CHOME.sub(r"\1-", s)
-    if "番" in s:
-        s = _BANCHI.sub(r"\1-", s)
-    if "号" in s:
-        s = _GO.sub(r"\1", s)
-    if "--" in s:
+    if "県" in s[:4] or "都" in s[:3] or "府" in s[:3] or s.startswith("北海道"):
+        s = _PREFECTURE.sub("", s, count=1)
+    s = _NUMBER_UNITS.sub(r"\1-", s)
+    if "-" in s:
         s = _DASH_RUNS.sub("-", s)
-    return s.rstrip("-")
+        s = _LOOSE_DASHES.sub("", s)
+    return s
 
 
 def postal_code(text: str) -> str:

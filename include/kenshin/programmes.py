@@ -70,10 +70,14 @@ def age_on(birth: dt.date, day: dt.date) -> int:
     return nxt.year - birth.year - ((nxt.month, nxt.day) < (birth.month, birth.day))
 
 
-def fiscal_year_age(birth: dt.date, day: dt.date) -> int:
-    """年度年齢: the age reached on the reference day of `day`'s fiscal year."""
-    fy = fiscal_year(day)
+def age_reference_day(day: dt.date) -> dt.date:
+    """The day of `day`'s fiscal year on which the age that counts is reached."""
     month, dom = (int(x) for x in config.load("programmes")["age_reference"].split("-"))
     start = int(config.load("programmes")["fiscal_year_start_month"])
-    year = fy if month >= start else fy + 1
-    return age_on(birth, dt.date(year, month, dom))
+    fy = fiscal_year(day)
+    return dt.date(fy if month >= start else fy + 1, month, dom)
+
+
+def fiscal_year_age(birth: dt.date, day: dt.date) -> int:
+    """年度年齢: the age reached on the reference day of `day`'s fiscal year."""
+    return age_on(birth, age_reference_day(day))

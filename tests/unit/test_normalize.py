@@ -69,6 +69,14 @@ def test_address_key_folds_chome_banchi_and_ke():
     assert nz.address_key("霞ヶ丘1-1") == nz.address_key("霞ケ丘1-1") == nz.address_key("霞が丘1-1")
 
 
+def test_address_key_drops_the_prefecture_and_room_units():
+    registry = nz.address_key("神奈川県川崎市中原区小杉町3丁目1番2号\u3000ハイツ小杉203号室")
+    assert registry == "川崎市中原区小杉町3-1-2ハイツ小杉203"
+    assert nz.address_key("川崎市中原区小杉町3-1-2-\u3000ハイツ小杉203-室") != registry  # 室 is kept
+    assert nz.address_key("川崎市中原区小杉町３－１－２　ハイツ小杉２０３") == registry
+    assert nz.address_key("東京都大田区蒲田5丁目13番地の1") == "大田区蒲田5-13-1"
+
+
 def test_postal_code():
     assert nz.postal_code("２１１－００６３") == "211-0063"
     assert nz.postal_code("2110063") == "211-0063"

@@ -22,13 +22,14 @@ import pyarrow.parquet as pq
 
 from kenshin.layout import write_records
 from kenshin.synth.city import City
+from kenshin.synth.clinics import ClinicMonths
 from kenshin.synth.registry import RESIDENT
 
 __all__ = ["generate"]
 
 CITY_CODE = "141305"
 EVENT_CODES = tuple(f"{i:02d}" for i in range(1, 9))
-OWN_FILES = ("jumin_*.csv", "seiho_*.csv", "kokuho_*.csv")
+OWN_FILES = ("jumin_*.csv", "seiho_*.csv", "kokuho_*.csv", "kenshin_*.csv", "seiken_*.csv")
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,17 @@ class _Writer:
                     ["H", "KOKUHO", f"{created:%Y%m}", f"{created:%Y%m%d}"], reg.kokuho_rows(nhi))
 
 
-def generate(residents: int, seed: int, out: Path, start: dt.date, days: int) -> dict:
+def whole_months(start: dt.date, days: int) -> tuple[dt.date, dt.date] | None:
+    """First and last day of the calendar months lying wholly in the simulated days."""
+    end = start + dt.timedelta(days=days)
+    first = start if start.day == 1 else dt.date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    last = end.replace(day=1) - dt.timedelta(days=1)
+    if (end + dt.timedelta(days=1)).day == 1:
+        last = end
+    return (first, last) if first < last else None
+
+
+def generate(residents: int, seed: int, out: Path, start: dt.date, days: int, clinics: bool = True) -> dict:
     """Write a synthetic city of `residents` residents on `start` and `days`
     days of changes after it; return (and write to truth/summary.json) the counts.
 
@@ -85,8 +96,12 @@ def generate(residents: int, seed: int, out: Path, start: dt.date, days: int) ->
     for each following day (empty on closed days); `jumin_YYYYMMDD_full.csv`
     on each 1st of a month after the start; `seiho_YYYYMM.csv` and
     `kokuho_YYYYMM.csv` for each month from the start's to the last day's.
-    Registry, welfare and NHI files of an earlier run in that inbox are
-    removed first so that the inbox holds exactly one run.
+    With `clinics`, each calendar month lying wholly in the simulated days also
+    gets its clinic files (`kenshin_{clinic}_YYYYMM.csv`) and the detailed-exam
+    outcomes of its 要精検 results over the following months
+    (`seiken_{clinic}_YYYYMM.csv`; see synth.clinics).
+    Files of an earlier run in that inbox are removed first so that the inbox
+    holds exactly one run.
     """
     if residents < 1 or days < 0:
         raise ValueError("residents must be positive and days not negative")
@@ -102,11 +117,19 @@ def generate(residents: int, seed: int, out: Path, start: dt.date, days: int) ->
     writer = _Writer(city, inbox)
     log.info("synthetic city built: %d residents, %d people on the register",
              residents, city.reg.people.n)
+    months = whole_months(start, days) if clinics else None
+    exams = ClinicMonths(city, seed, *months) if months else None
     writer.jumin_full(start)
     writer.monthly_lists(start)
+    if exams:
+        exams.day(start)
     for offset in range(1, days + 1):
         day = start + dt.timedelta(days=offset)
+        if exams:
+            exams.before_day()
         writer.jumin_diff(day, city.step(day))
+        if exams:
+            exams.day(day)
         if day.day == 1:
             city.month_update(day)
             writer.jumin_full(day)
@@ -120,6 +143,12 @@ def generate(residents: int, seed: int, out: Path, start: dt.date, days: int) ->
         "file": pa.array(writer.events["file"], pa.string()),
         "line": pa.array(writer.events["line"], pa.int32()),
     }), truth / "events.parquet")
+    if exams:
+        counts, screening_truth, followup_truth = exams.write(inbox)
+        writer.files.update(counts["files"])
+        writer.records.update(counts["records"])
+        pq.write_table(screening_truth, truth / "clinic_records.parquet")
+        pq.write_table(followup_truth, truth / "detailed_exams.parquet")
     codes = writer.events["event_code"]
     summary = {
         "seed": seed,
