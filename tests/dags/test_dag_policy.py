@@ -7,9 +7,9 @@ import pytest
 
 pytestmark = pytest.mark.dag
 
-WRITERS = {"registry_sync"}
+WRITERS = {"registry_sync", "clinic_ingest"}
 # Tasks that run a data-quality gate (per DAG): no retries on gates.
-GATE_TASKS = {("registry_sync", "ingest")}
+GATE_TASKS = {("registry_sync", "ingest"), ("clinic_ingest", "ingest")}
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def dagbag():
 
 def test_every_dag_imports_without_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert set(dagbag.dag_ids) >= {"registry_sync"}
+    assert set(dagbag.dag_ids) >= {"registry_sync", "clinic_ingest"}
 
 
 def test_parse_time_per_file_under_one_second(dagbag, capsys):

@@ -1,0 +1,94 @@
+"""Inbox ingestion DAGs built from a configuration object (one shape, several sources).
+
+`registry_sync` and `clinic_ingest` are the same wiring: find the inbox files
+due for the run's data interval, load each through `kenshin.inbox` (one mapped
+task per file, in file order, never retried: the load runs the GX gate), then
+publish an Asset with the run's totals. Only the schedule, the sources, the
+Asset and what a rejected file means for the rest differ; they are the spec.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pendulum
+from airflow.sdk import Asset, CronDataIntervalTimetable, dag, task
+
+from kenshin_airflow import DEFAULT_ARGS, GATE_RETRIES, TIMEZONE, warehouse_url
+
+
+@dataclass(frozen=True)
+class IngestDagSpec:
+    """What distinguishes one inbox-ingestion DAG from another."""
+
+    dag_id: str
+    cron: str                        # in Asia/Tokyo, over the data interval it closes
+    sources: tuple[str, ...]         # kenshin source names (file families)
+    asset: Asset                     # published when the run's loads are done
+    publish_task_id: str
+    doc_md: str
+    tags: tuple[str, ...] = ()
+    # False: any rejected file holds the Asset back (the registry applies in
+    # order). True: the other files' loads are published and the rejected file's
+    # own task fails (alert, no retry) - clinic files are independent.
+    publish_despite_rejections: bool = False
+    start_date: pendulum.DateTime = field(default_factory=lambda: pendulum.datetime(2026, 4, 1, tz=TIMEZONE))
+
+
+def build_ingest_dag(spec: IngestDagSpec):
+    @dag(
+        dag_id=spec.dag_id,
+        schedule=CronDataIntervalTimetable(spec.cron, timezone=TIMEZONE),
+        start_date=spec.start_date,
+        catchup=False,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        tags=["kenshin", *spec.tags],
+        doc_md=spec.doc_md,
+    )
+    def ingest_dag():
+        @task
+        def find_due_files(data_interval_end=None) -> list[str]:
+            """Files of this interval (and any late ones) not yet processed."""
+            from kenshin.inbox import due_files
+
+            return due_files(warehouse_url(), spec.sources, data_interval_end)
+
+        # One file at a time, in the order find_due_files gives. The task runs
+        # the GX gate, so it is never retried.
+        @task(max_active_tis_per_dagrun=1, retries=GATE_RETRIES)
+        def ingest(path: str, files: list[str], run_id=None) -> dict:
+            """Gate and load one file (after any earlier due file); a rejected file
+            fails the task, final."""
+            from airflow.sdk.exceptions import AirflowFailException
+
+            from kenshin.inbox import ingest_in_order
+
+            result = ingest_in_order(warehouse_url(), list(files), path, run_id=run_id)
+            if result.status == "rejected":
+                raise AirflowFailException(f"{result.file} rejected: {result.reason}")
+            return result.summary()
+
+        @task(task_id=spec.publish_task_id, outlets=[spec.asset],
+              trigger_rule="all_done" if spec.publish_despite_rejections else "all_success")
+        def publish(results) -> dict:
+            """Publish the Asset with this run's counts (files that loaded)."""
+            from kenshin.loading import run_totals
+
+            # Index by position: iterating the lazy XCom sequence probes one past
+            # the end and logs a spurious "XCom not found" error. A failed
+            # mapped task has no XCom: it is skipped here and alerted on its own.
+            loaded = []
+            for i in range(len(results)):
+                try:
+                    value = results[i]
+                except (KeyError, IndexError):
+                    continue
+                if value is not None:
+                    loaded.append(value)
+            return run_totals(loaded)
+
+        due = find_due_files()
+        publish(ingest.partial(files=due).expand(path=due))
+
+    return ingest_dag()
