@@ -7,10 +7,13 @@ imported before this sets up its environment.
    fresh `kenshin_demo` database and migrate it; Airflow's metadata goes to the
    `airflow` database of the same server.
 2. Generate the demo city (20,000 synthetic residents, a month of registry
-   diffs, two full snapshots, welfare and NHI lists) into the demo inbox.
-3. Run `registry_sync` with `dag.test()` once per day of the month, asserting
-   each run succeeded.
-4. Print a summary and where to look next.
+   diffs, two full snapshots, welfare and NHI lists, the month's clinic result
+   files and the detailed-exam outcomes that follow them) into the demo inbox.
+3. Run `registry_sync` with `dag.test()` once per day of the month, then
+   `clinic_ingest` once per month from the month after (the clinic month, then
+   the months its detailed-exam outcomes arrive in), asserting each run succeeded.
+4. Print a summary (with matching quality against the synthetic truth) and
+   where to look next.
 
 Only synthetic people; nothing personal is printed (counts only).
 """
@@ -61,6 +64,16 @@ def _prepare() -> tuple[str, str]:
     return url, str(data)
 
 
+def _last_clinic_due_date(data: str) -> dt.date | None:
+    """The latest date from which a clinic file of the demo inbox is due."""
+    from pathlib import Path
+
+    from kenshin.inbox import due_date
+
+    dates = [due_date(p.name) for p in Path(data, "inbox").glob("*.csv") if p.name.startswith(("kenshin", "seiken"))]
+    return max((d for d in dates if d), default=None)
+
+
 def _summary(url: str) -> list[tuple[str, object]]:
     with psycopg.connect(url) as conn:
         m = conn.execute(
@@ -76,10 +89,23 @@ def _summary(url: str) -> list[tuple[str, object]]:
                                 "where file_name like '%%diff%%')").fetchone()[0]
         versions = conn.execute("select count(*) from core.person_version").fetchone()[0]
         flagged = conn.execute("select count(*) from ops.registry_check").fetchone()[0]
+        linked, review, returned = conn.execute(
+            """select count(*) filter (where outcome = 'linked'), count(*) filter (where outcome = 'review'),
+                      count(*) filter (where outcome = 'returned') from ops.record_match""").fetchone()
+        clinic_quarantined = conn.execute(
+            "select count(*) from ops.quarantine q join ops.load_manifest m using (load_id) "
+            "where m.source in ('kenshin', 'seiken')").fetchone()[0]
+        screenings = conn.execute("select count(*) from core.screening").fetchone()[0]
+        needing = conn.execute("select count(*) from core.screening where result_code = '3'").fetchone()[0]
+        detailed = conn.execute("select count(*) from core.detailed_exam").fetchone()[0]
     return [("files", m[0]), ("rows", m[1]), ("loaded", m[2]), ("quarantined", m[3]),
             ("duplicates", m[4]), ("rejected files", m[5]), ("persons current (resident)", persons),
             ("person versions (history)", versions), ("move-ins (転入)", move_ins),
-            ("flagged missing from snapshot", flagged)]
+            ("flagged missing from snapshot", flagged),
+            ("clinic records linked (results + outcomes)", linked), ("clinic records in review", review),
+            ("clinic records returned (返戻)", clinic_quarantined), ("  of which no matching resident", returned),
+            ("screenings", screenings), ("  needing detailed exam (要精検)", needing),
+            ("detailed exams attached (精検結果)", detailed)]
 
 
 def main() -> None:
@@ -105,7 +131,23 @@ def main() -> None:
             raise SystemExit(f"registry_sync run of {run_at.date()} ended {run.state}")
     print(f"registry_sync: {DAYS + 1} daily runs succeeded ({time.monotonic() - t0:.0f} s)")
 
+    clinic = DagBag(dag_folder=str(db.PROJECT_ROOT / "dags" / "clinic_ingest.py")).get_dag("clinic_ingest")
+    months = 0
+    run_at = pendulum.datetime(START.year, START.month, 10, 2, tz="Asia/Tokyo").add(months=1)
+    last = _last_clinic_due_date(data)
+    while last and run_at.date() <= last + dt.timedelta(days=31):
+        run = clinic.test(logical_date=run_at)
+        if run.state != "success":
+            raise SystemExit(f"clinic_ingest run of {run_at.date()} ended {run.state}")
+        months += 1
+        run_at = run_at.add(months=1)
+    print(f"clinic_ingest: {months} monthly runs succeeded ({time.monotonic() - t0:.0f} s)")
+
     rows = _summary(url)
+    from kenshin.evaluation import clinic_quality
+
+    quality = clinic_quality(url, db.work_dir() / "demo" / "data" / "truth")
+    rows.append(("matching precision / recall (vs truth)", f"{quality.precision:.4f} / {quality.recall:.4f}"))
     width = max(len(k) for k, _ in rows)
     print("\n" + "-" * (width + 14))
     for k, v in rows:
@@ -117,6 +159,11 @@ where to look next:
     select * from ops.load_manifest order by load_id;     -- every file and its counts
     select * from ops.quarantine limit 20;                -- rows refused, by line and field
     select * from ops.registry_check;                     -- residents a snapshot did not list
+    select * from core.screening limit 20;                -- linked screening results
+  KENSHIN_DATABASE_URL={url.split('?')[0]} .venv/bin/kenshin review list
+                                                          -- records waiting for a person to decide
+  ls {data}/outbox/returns/
+                                                          -- return lists (返戻) per clinic file
   make up                                                 -- the Airflow UI on http://127.0.0.1:8080
   kenshin ingest --report report.jsonl FILE...            -- replay one file by hand
 total {time.monotonic() - t0:.0f} s  (generator summary: {summary.get('files', '')})""")
