@@ -45,7 +45,7 @@ test: $(VENV)/.installed
 	$(PY) -m pytest -q tests
 
 bench: setup
-	$(VENV)/bin/kenshin bench registry
+	$(VENV)/bin/kenshin bench all
 
 up: setup
 	@URL=$$($(VENV)/bin/kenshin db up | tail -1); \

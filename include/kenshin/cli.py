@@ -147,7 +147,7 @@ def review_decide(review_id: int, link: str | None, reject: bool, reason: str | 
 
 
 @main.command()
-@click.argument("part", type=click.Choice(["registry"]), default="registry")
+@click.argument("part", type=click.Choice(["registry", "clinic", "all"]), default="all")
 @click.option("--residents", type=int, default=1_560_000, show_default=True)
 @click.option("--work", type=click.Path(path_type=Path), default=None, help="Scratch folder.")
 def bench(part: str, residents: int, work: Path | None) -> None:

@@ -318,3 +318,20 @@ def test_detailed_exam_attaches_to_its_screening_and_an_orphan_goes_to_review(ci
     assert q(city, "select d.outcome, s.result_code from core.detailed_exam d join core.screening s "
                    "using (screening_id)") == [("1", "3")]
     assert "no 要精検 screening" in one(city, "select reason from ops.review_item")
+
+
+def test_the_gate_stops_a_file_whose_rows_slipped_past_the_row_rules(city, tmp_path, monkeypatch):
+    """The GX suite (expectations/landing_kenshin.json) is a real gate: with the
+    repeated-line rule switched off, the file's repeated line numbers reach it,
+    and the whole file is rejected with nothing promoted."""
+    from kenshin.sources.clinic import KenshinSource
+
+    monkeypatch.setattr(KenshinSource, "stage_rejects", lambda self, conn, load_id: None)
+    rows = [kenshin_row(ADULTS[0], EXAM, line_no=1), kenshin_row(ADULTS[1], EXAM, line_no=1)]
+    result = load(city, clinic_file(tmp_path, "kenshin", "202610", rows))
+    assert result.status == "rejected"
+    assert result.reason == "gate failed: expect_column_values_to_be_unique on clinic_line_no (2 rows)"
+    assert one(city, "select count(*) from core.screening") == 0
+    assert one(city, "select count(*) from ops.record_match") == 0
+    assert q(city, "select expectation, success from ops.gate_result where column_name = 'clinic_line_no'") == [
+        ("expect_column_values_to_be_unique", False)]
