@@ -150,16 +150,21 @@ _VALID = "v.valid_from <= r.as_of and (v.valid_to is null or v.valid_to > r.as_o
 
 # Blocking keys (DOMAIN.md "Matching people"): a record is compared with every
 # person version, valid on its date, that shares one of these with it.
-# Born on the same day are ~28 people of one sex in a city of 1.56M: of those
-# only the ones sharing something else are worth scoring. A one-kana typo
-# leaves the first or the last two kana intact.
-_ALSO_SHARES = """(left(v.name_kana_key, 2) = left(r.kana, 2) or right(v.name_kana_key, 2) = right(r.kana, 2)
+# Each block keeps only the people who share something else with the record
+# (a block of one birth date and sex holds ~28 people in a city of 1.56M, one
+# common kana name ~9): the rest could never score as a candidate. A one-kana
+# typo leaves the first or the last two kana intact; a one-digit typo in a
+# birth date leaves its year or its month and day.
+_SHARES_A_NAME_OR_PLACE = """(left(v.name_kana_key, 2) = left(r.kana, 2) or right(v.name_kana_key, 2) = right(r.kana, 2)
                    or v.name_kanji_key = r.kanji or v.postal_code = r.postal or v.address_key = r.addr)"""
+_SHARES_A_DATE_OR_PLACE = """(date_part('year', v.birth_date) = date_part('year', r.birth)
+                   or to_char(v.birth_date, 'MMDD') = to_char(r.birth, 'MMDD') or v.birth_date = r.birth_swapped
+                   or v.postal_code = r.postal or v.address_key = r.addr)"""
 BLOCKING_KEYS = (
-    f"v.birth_date = r.birth and v.sex = r.sex and {_ALSO_SHARES}",
-    f"v.birth_date = r.birth_swapped and v.sex = r.sex and {_ALSO_SHARES}",     # month and day swapped
-    "v.name_kana_key = r.kana",                             # any birth date: a digit typo
-    "v.name_kanji_key = r.kanji and v.sex = r.sex",
+    f"v.birth_date = r.birth and v.sex = r.sex and {_SHARES_A_NAME_OR_PLACE}",
+    f"v.birth_date = r.birth_swapped and v.sex = r.sex and {_SHARES_A_NAME_OR_PLACE}",  # month and day swapped
+    f"v.name_kana_key = r.kana and v.sex = r.sex and {_SHARES_A_DATE_OR_PLACE}",       # a birth-date typo
+    f"v.name_kanji_key = r.kanji and v.sex = r.sex and {_SHARES_A_DATE_OR_PLACE}",
     "v.addressee_id = r.identified",                        # an identifier given, to confirm it
 )
 

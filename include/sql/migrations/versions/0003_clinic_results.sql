@@ -114,9 +114,14 @@ WHERE reject_reason IS NULL;
 -- ---------------------------------------------------------------- core ---
 -- Blocking keys of the matcher: person history by birth date and sex, by kana
 -- and by kanji name (DOMAIN.md "Matching people").
-CREATE INDEX person_version_birth ON core.person_version (birth_date, sex);
-CREATE INDEX person_version_kana ON core.person_version (name_kana_key);
-CREATE INDEX person_version_kanji ON core.person_version (name_kanji_key);
+-- The blocks read the other keys they filter on from the index (index-only
+-- scans): ~28 people share a birth date and sex in a city of 1.56M.
+CREATE INDEX person_version_birth ON core.person_version (birth_date, sex)
+    INCLUDE (version_id, name_kana_key, name_kanji_key, postal_code, address_key, valid_from, valid_to);
+CREATE INDEX person_version_kana ON core.person_version (name_kana_key, sex)
+    INCLUDE (version_id, birth_date, postal_code, address_key, valid_from, valid_to);
+CREATE INDEX person_version_kanji ON core.person_version (name_kanji_key, sex)
+    INCLUDE (version_id, birth_date, postal_code, address_key, valid_from, valid_to);
 
 -- Vouchers (受診券/クーポン) issued to a person: a clinic record carrying the
 -- number identifies its person deterministically (still confirmed by the matcher).
