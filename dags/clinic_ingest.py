@@ -21,6 +21,7 @@ Replay by hand: `kenshin ingest --report out.jsonl FILE...` runs the same code.
 
 from __future__ import annotations
 
+from kenshin import config
 from kenshin_airflow import SCREENINGS
 from kenshin_airflow.ingest_dag import IngestDagSpec, build_ingest_dag
 
@@ -33,4 +34,6 @@ clinic_ingest = build_ingest_dag(IngestDagSpec(
     doc_md=__doc__,
     tags=("clinic", "ingest", "matching"),
     publish_despite_rejections=True,
+    # different clinics' files commute until promotion (kenshin.sources.clinic)
+    parallel_files=int(config.load("platform")["loading"]["clinic_parallel_files"]),
 ))

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import psycopg
 
-from kenshin import db
+from kenshin import config, db
 
 BENCH_DB = "kenshin_bench"
 START = dt.date(2026, 10, 1)
@@ -144,8 +144,17 @@ from pathlib import Path
 logging.basicConfig(level=logging.WARNING)
 from kenshin.loading import ingest_file, run_totals
 inbox, url, period = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
-results = [ingest_file(p, url=url) for p in sorted(inbox.glob(f"kenshin_*_{period}.csv"))]
+workers = int(sys.argv[4])
+files = sorted(inbox.glob(f"kenshin_*_{period}.csv"), key=lambda p: -p.stat().st_size)  # largest first
+if workers > 1:
+    import concurrent.futures, functools, multiprocessing
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        results = list(pool.map(functools.partial(ingest_file, url=url), files))
+else:
+    results = [ingest_file(p, url=url) for p in files]
+import resource
 totals = run_totals([r.summary() for r in results])
+totals["worker_peak_rss"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024 if workers > 1 else 0
 totals["rejected"] = sum(r.status == "rejected" for r in results)
 print(json.dumps(totals))
 """
@@ -278,8 +287,10 @@ def run_clinic(residents: int, work: Path, period: str = "202610") -> None:
     inbox = city / "inbox"
     url, ledger_wall = _ledger_database(inbox, city)
     print(f"clinic month {period}: gate + match + promote ...", flush=True)
-    wall, rss, out = _timed_child(_MONTH, str(inbox), url, period)
+    workers = int(config.load("platform")["loading"]["clinic_parallel_files"])
+    wall, rss, out = _timed_child(_MONTH, str(inbox), url, period, str(workers))
     totals = json.loads(out.strip().splitlines()[-1])
+    rss += workers * totals.pop("worker_peak_rss")  # every process of the step, at its peak
     quality = clinic_quality(url, city / "truth")
     print("Splink 5 (DuckDB) on the same month ...", flush=True)
     s_wall, s_rss, s_out = _timed_child(_SPLINK, url, str(city / "truth"), period)
@@ -289,6 +300,7 @@ def run_clinic(residents: int, work: Path, period: str = "202610") -> None:
           f"loaded {totals['loaded']:,}, review {totals['review']:,}, quarantined {totals['quarantined']:,}, "
           f"rejected files {totals['rejected']}")
     print(f"{'':<28}{'precision':>10}{'recall':>9}{'F1':>8}{'review':>9}{'wall s':>8}{'RSS MiB':>9}")
+    print(f"(clinic files loaded {workers} at a time: loading.clinic_parallel_files; RSS = parent + workers at their peaks)")
     print(f"{'kenshin.matching':<28}{quality.precision:>10.5f}{quality.recall:>9.5f}{ours_f1:>8.5f}"
           f"{quality.review_share:>9.4f}{wall:>8.1f}{rss / 2**20:>9.0f}   (gate + match + promote)")
     print(f"{'Splink ' + splink['version'] + ' (DuckDB)':<28}{splink['precision']:>10.5f}{splink['recall']:>9.5f}"

@@ -96,9 +96,10 @@ def ingest_file(path: str | os.PathLike, *, url: str | None = None, run_id: str 
     size = path.stat().st_size
     url = url or db.database_url()
     with db.connect(url, autocommit=True) as conn:
-        # One load per source at a time (order checks and promotion see each
-        # other's results), and one per file bytes across sources.
-        conn.execute("select pg_advisory_lock(hashtext(%s))", (f"kenshin:source:{source_name(source)}",))
+        # One load per source (or per sender, for sources whose senders' files
+        # commute) at a time, and one per file bytes across sources.
+        lock = source.lock_name(name) if source else "kenshin:source:unknown"
+        conn.execute("select pg_advisory_lock(hashtext(%s))", (lock,))
         conn.execute("select pg_advisory_lock(%s)", (_lock_key(sha),))
         try:
             return _ingest_locked(conn, url, path, name, source, sha, size, run_id)

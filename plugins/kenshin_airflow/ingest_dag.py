@@ -32,6 +32,8 @@ class IngestDagSpec:
     # order). True: the other files' loads are published and the rejected file's
     # own task fails (alert, no retry) - clinic files are independent.
     publish_despite_rejections: bool = False
+    # Files loaded side by side (mapped tasks at once); 1 keeps file order.
+    parallel_files: int = 1
     start_date: pendulum.DateTime = field(default_factory=lambda: pendulum.datetime(2026, 4, 1, tz=TIMEZONE))
 
 
@@ -54,9 +56,10 @@ def build_ingest_dag(spec: IngestDagSpec):
 
             return due_files(warehouse_url(), spec.sources, data_interval_end)
 
-        # One file at a time, in the order find_due_files gives. The task runs
-        # the GX gate, so it is never retried.
-        @task(max_active_tis_per_dagrun=1, retries=GATE_RETRIES)
+        # In the order find_due_files gives (each task first loads any earlier
+        # due file), `parallel_files` at a time. The task runs the GX gate, so
+        # it is never retried.
+        @task(max_active_tis_per_dagrun=spec.parallel_files, retries=GATE_RETRIES)
         def ingest(path: str, files: list[str], run_id=None) -> dict:
             """Gate and load one file (after any earlier due file); a rejected file
             fails the task, final."""

@@ -105,6 +105,13 @@ class Source(abc.ABC):
         return conn.execute(f"select count(*) from {self.accepted_view} where load_id = %s",
                             (load_id,)).fetchone()[0]
 
+    def lock_name(self, file_name: str) -> str:
+        """The advisory lock a load of this file holds from start to end: one
+        load per source at a time, so order checks and promotion see each
+        other's results. Sources whose files from different senders commute
+        narrow it (and lock what they share only while promoting)."""
+        return f"kenshin:source:{self.name}"
+
     def stage_rejects(self, conn: psycopg.Connection, load_id: int) -> None:
         """Row rules across the rows of one file (run in the staging transaction,
         before the gate). Optional: a source whose rows stand alone has none."""

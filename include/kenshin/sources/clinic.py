@@ -99,6 +99,13 @@ class _ClinicSource(Source):
         # A month's results are complete once the month is over.
         return _month_bounds(stamp.strftime("%Y%m"))[1] + dt.timedelta(days=1)
 
+    def lock_name(self, file_name: str) -> str:
+        # Clinics' files commute up to promotion: staging, the gate and matching
+        # of two clinics' files run side by side; the writes into core take
+        # PROMOTION_LOCK for their transaction's last moments.
+        m = self.pattern.fullmatch(file_name)
+        return f"kenshin:source:{self.name}:{m.group('sender') if m else file_name}"
+
     def after_load(self, conn: psycopg.Connection, load_id: int) -> None:
         from kenshin.returns import write_return_list
 
@@ -237,6 +244,16 @@ class SeikenSource(_ClinicSource):
 
 # --- promotion of linked records -----------------------------------------------
 
+# Screenings and detailed exams of all clinic files are written under one
+# transaction-level lock: a correction, an orphan check and an attach read what
+# another file may be writing.
+PROMOTION_LOCK = "kenshin:promote:clinic_results"
+
+
+def _lock_promotion(conn: psycopg.Connection) -> None:
+    conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (PROMOTION_LOCK,))
+
+
 def _linked(conn: psycopg.Connection, view: str, load_id: int, lines: list[int] | None) -> None:
     """Temp table `linked` of this load's linked records (or of `lines` only)."""
     conn.execute("drop table if exists linked")
@@ -271,6 +288,7 @@ def _return_in_file_duplicates(conn: psycopg.Connection, load_id: int, key: str,
 def promote_screenings(conn: psycopg.Connection, load_id: int, clinic_code: str, by: str,
                        lines: list[int] | None = None) -> dict[str, int]:
     """Linked screening records of a load into core.screening (upsert with audit)."""
+    _lock_promotion(conn)
     _linked(conn, "landing.kenshin_accepted", load_id, lines)
     duplicates = _return_in_file_duplicates(conn, load_id, "person, exam_type, exam_date",
                                             "person, exam type and exam date")
@@ -316,6 +334,7 @@ def promote_screenings(conn: psycopg.Connection, load_id: int, clinic_code: str,
 def promote_detailed_exams(conn: psycopg.Connection, load_id: int, clinic_code: str, by: str,
                            lines: list[int] | None = None) -> dict[str, int]:
     """Linked outcomes onto their 要精検 screenings; an outcome with none goes to review."""
+    _lock_promotion(conn)
     _linked(conn, "landing.seiken_accepted", load_id, lines)
     orphans = conn.execute(
         """
