@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -254,11 +255,15 @@ def decide(line_no: int, given: tuple[str | None, str | None], candidates: list[
     score = float(best[3])
     margin = score - float(candidates[1][3]) if len(candidates) > 1 else None
     clear = margin is None or margin >= float(settings["min_margin"])
-    if score >= float(settings["link_score"]) and clear and best[2] == 1:
+    levels = dict(zip(IDENTITY_FIELDS, best[4:10], strict=True))
+    unmet = [f for f, allowed in settings.get("link_requires", {}).items() if levels.get(f) not in allowed]
+    if score >= float(settings["link_score"]) and clear and best[2] == 1 and not unmet:
         return Decision(line_no, "linked", best[1], "probabilistic", score, margin)
     if score >= float(settings["review_score"]):
         if best[2] != 1 and score >= float(settings["link_score"]):
             reason = "the best candidate was not a resident on the exam date"
+        elif unmet and score >= float(settings["link_score"]):
+            reason = f"the best candidate's {', '.join(unmet)} disagrees"
         elif score >= float(settings["link_score"]):
             reason = "two candidates score too close to tell apart"
         else:
@@ -273,6 +278,7 @@ def match_load(conn: psycopg.Connection, load_id: int, kind: RecordKind,
     """Match the accepted records of a load (inside the promotion transaction)
     and write their outcomes; returns counts per outcome."""
     settings = config.load("matching")
+    started = time.monotonic()
     n = _records(conn, load_id, kind, lines)
     # A month's file is a few hundred records against 1.56M person versions:
     # index lookups per record always win, but for a file of a thousand records
@@ -297,7 +303,7 @@ def match_load(conn: psycopg.Connection, load_id: int, kind: RecordKind,
         counts[d.outcome] += 1
     log.info("matched load=%s records=%s linked=%s review=%s returned=%s", load_id, n, counts["linked"],
              counts["review"], counts["returned"])
-    return {f"match_{k}": v for k, v in counts.items()}
+    return {**{f"match_{k}": v for k, v in counts.items()}, "match_ms": round((time.monotonic() - started) * 1000)}
 
 
 def _write(conn: psycopg.Connection, load_id: int, kind: RecordKind, decisions: list[Decision]) -> None:

@@ -335,3 +335,13 @@ def test_the_gate_stops_a_file_whose_rows_slipped_past_the_row_rules(city, tmp_p
     assert one(city, "select count(*) from ops.record_match") == 0
     assert q(city, "select expectation, success from ops.gate_result where column_name = 'clinic_line_no'") == [
         ("expect_column_values_to_be_unique", False)]
+
+
+def test_a_namesake_at_the_same_address_born_on_another_day_is_not_linked(city, tmp_path):
+    """Name, postal code and address agree, the birth date does not: another
+    person (matching.yaml link_requires), whatever the score."""
+    p = TAKAHASHI
+    row = kenshin_row(p, EXAM, exam_type="03", birth_date="19550227")
+    result = load(city, clinic_file(tmp_path, "kenshin", "202610", [row]))
+    assert outcomes(city, result)[1] == ("review", None)
+    assert one(city, "select reason from ops.review_item") == "the best candidate's birth_date disagrees"
