@@ -63,7 +63,7 @@ class JuminSource(Source):
         "event_code", "event_date", "protection_flag",
     )
     value_columns = (
-        "my_number_hmac", "my_number_enc", "name_kana_value", "name_kanji_key", "name_kana_key",
+        "person_key", "my_number_hmac", "my_number_enc", "name_kana_value", "name_kanji_key", "name_kana_key",
         "address_key", "postal_code_value", "birth_date_value", "resident_since_value",
         "event_date_value",
     )
@@ -129,7 +129,8 @@ class JuminSource(Source):
             raise RowError("birth_date", "after the extract date")
         require_choice(protection_flag, FLAG, "protection_flag")
         return (
-            mn_hmac, mn_enc, kana, nz.kanji_key(kanji), nz.kana_key(kana), nz.address_key(addr),
+            self._protector.hmac(owner, "person_key").hex(), mn_hmac, mn_enc, kana, nz.kanji_key(kanji),
+            nz.kana_key(kana), nz.address_key(addr),
             postal, birth, since, when,
         )
 
@@ -240,8 +241,9 @@ def _promote_snapshot(conn: psycopg.Connection, load_id: int, extract: dt.date) 
         """)
     new = conn.execute(
         """
-        insert into core.person (addressee_id, my_number_hmac, my_number_enc, first_load_id, last_load_id)
-        select s.addressee_id, s.my_number_hmac, s.my_number_enc, %(load)s, %(load)s
+        insert into core.person (addressee_id, person_key, my_number_hmac, my_number_enc, first_load_id,
+                                 last_load_id)
+        select s.addressee_id, s.person_key, s.my_number_hmac, s.my_number_enc, %(load)s, %(load)s
           from stg_jumin s join stg_new n using (addressee_id)
         """, p).rowcount
     if new < conn.execute("select count(*) from stg_jumin").fetchone()[0]:
@@ -325,8 +327,10 @@ def _promote_diff(conn: psycopg.Connection, load_id: int) -> dict[str, int]:
     p = {"load": load_id}
     new = conn.execute(
         """
-        insert into core.person (addressee_id, my_number_hmac, my_number_enc, first_load_id, last_load_id)
-        select distinct on (s.addressee_id) s.addressee_id, s.my_number_hmac, s.my_number_enc, %(load)s, %(load)s
+        insert into core.person (addressee_id, person_key, my_number_hmac, my_number_enc, first_load_id,
+                                 last_load_id)
+        select distinct on (s.addressee_id) s.addressee_id, s.person_key, s.my_number_hmac, s.my_number_enc,
+               %(load)s, %(load)s
           from stg_jumin s
          where not exists (select 1 from core.person p where p.addressee_id = s.addressee_id)
          order by s.addressee_id, s.event_date desc, s.line_no desc
