@@ -1,0 +1,81 @@
+-- Every screening with what statistics and the history need: programme,
+-- fiscal year, the person as of the exam date (sex, ward, age in the fiscal
+-- year), first-time flag, previous screening of the programme, detailed-exam status.
+with screening as (
+    select
+        s.screening_id,
+        s.addressee_id,
+        p.person_key,
+        s.exam_type,
+        t.programme,
+        t.interval_years,
+        s.exam_date,
+        {{ fiscal_year('s.exam_date') }} as fiscal_year,
+        s.result_code,
+        r.needs_detailed_exam
+    from {{ ref('stg_core__screening') }} as s
+    inner join {{ ref('stg_core__person') }} as p on s.addressee_id = p.addressee_id
+    inner join {{ ref('exam_types') }} as t on s.exam_type = t.exam_type
+    inner join {{ ref('result_codes') }} as r on s.result_code = r.result_code
+),
+
+as_of_exam as (
+    -- the version valid on the exam date, or the first one for an exam before the ledger began
+    select distinct on (s.screening_id)
+        s.screening_id,
+        v.sex,
+        v.birth_date,
+        v.ward_code
+    from screening as s
+    inner join {{ ref('stg_core__person_version') }} as v
+        on s.addressee_id = v.addressee_id
+        and (v.valid_from <= s.exam_date or v.is_first_version)
+        and (v.valid_to is null or v.valid_to > s.exam_date)
+    order by s.screening_id, v.valid_from desc
+),
+
+previous as (
+    select
+        screening_id,
+        lag(fiscal_year) over (partition by addressee_id, programme order by exam_date, screening_id)
+            as previous_fiscal_year
+    from screening
+)
+
+select
+    s.screening_id,
+    s.addressee_id,
+    s.person_key,
+    s.exam_type,
+    s.programme,
+    s.exam_date,
+    s.fiscal_year,
+    a.sex,
+    a.ward_code,
+    {{ fiscal_year_age('a.birth_date', 's.fiscal_year') }} as age_in_fiscal_year,
+    s.result_code,
+    s.needs_detailed_exam,
+    p.previous_fiscal_year,
+    -- 初回: none of the programme in the previous N fiscal years
+    (p.previous_fiscal_year is null
+     or p.previous_fiscal_year < s.fiscal_year - {{ var('first_time_lookback_years') }}) as is_first_time,
+    -- interval kept: the previous one of the programme at least `interval_years` fiscal years earlier
+    (s.interval_years is null or p.previous_fiscal_year is null
+     or s.fiscal_year - p.previous_fiscal_year >= s.interval_years) as is_interval_kept,
+    case when s.interval_years is not null
+        then make_date(s.fiscal_year + s.interval_years, {{ var('fiscal_year_start_month', 4) }}, 1)
+    end as next_due_from,
+    d.followup_date as detailed_exam_date,
+    d.outcome as detailed_exam_outcome,
+    case
+        when not s.needs_detailed_exam then null
+        when d.outcome is not null then 'attended'
+        -- no outcome reported: 未把握 (the platform has no report of non-attendance yet)
+        else 'unknown'
+    end as detailed_exam_status,
+    coalesce(o.is_cancer, false) as cancer_found
+from screening as s
+inner join as_of_exam as a on s.screening_id = a.screening_id
+inner join previous as p on s.screening_id = p.screening_id
+left join {{ ref('stg_core__detailed_exam') }} as d on s.screening_id = d.screening_id
+left join {{ ref('detailed_exam_outcomes') }} as o on d.outcome = o.outcome

@@ -1,0 +1,4 @@
+select
+    addressee_id,
+    person_key
+from {{ source('core', 'person') }}

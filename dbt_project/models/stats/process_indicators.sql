@@ -1,0 +1,101 @@
+-- プロセス指標: per fiscal year, exam type, sex and age band (with 'all' margins),
+-- the counts of the ministry's process indicators and their rates, compared
+-- with the selected national thresholds. Counts 1-9 suppressed (macro
+-- suppressed_counts); rates only from published counts.
+{%- set dims = ['fiscal_year', 'exam_type', 'sex', 'age_band'] %}
+{%- set measures = ['screened', 'needing_detailed_exam', 'detailed_exam_attended', 'detailed_exam_not_attended',
+                    'detailed_exam_unknown', 'cancers_found'] %}
+with counts as (
+    select
+        fiscal_year,
+        exam_type,
+        coalesce(sex::text, 'all') as sex,
+        coalesce(age_band, 'all') as age_band,
+        count(*) as screened,
+        count(*) filter (where needs_detailed_exam) as needing_detailed_exam,
+        count(*) filter (where detailed_exam_status = 'attended') as detailed_exam_attended,
+        count(*) filter (where detailed_exam_status = 'not_attended') as detailed_exam_not_attended,
+        count(*) filter (where detailed_exam_status = 'unknown') as detailed_exam_unknown,
+        count(*) filter (where cancer_found) as cancers_found
+    from {{ ref('fct_screening') }} as f
+    where exists (select 1 from {{ ref('exam_types') }} as t where t.exam_type = f.exam_type and t.is_cancer)
+      and f.age_band is not null
+    group by grouping sets (
+        (fiscal_year, exam_type, sex, age_band), (fiscal_year, exam_type, sex),
+        (fiscal_year, exam_type, age_band), (fiscal_year, exam_type))
+),
+
+published as (
+    {{ suppressed_counts('counts', dims, measures, ['sex', 'age_band'],
+                         {'needing_detailed_exam': ['detailed_exam_attended', 'detailed_exam_not_attended',
+                                                    'detailed_exam_unknown']}) }}
+),
+
+wide as (
+    select
+        {{ dims | join(', ') }},
+        {%- for m in measures %}
+        max(value) filter (where measure = '{{ m }}' and not suppressed) as {{ m }},
+        coalesce(bool_or(suppressed) filter (where measure = '{{ m }}'), false) as {{ m }}_suppressed
+        {%- if not loop.last %},{% endif %}
+        {%- endfor %}
+    from published
+    group by {{ dims | join(', ') }}
+),
+
+rates as (
+    select
+        w.*,
+        t.programme,
+        round(100.0 * needing_detailed_exam / nullif(screened, 0), 2) as recall_rate,
+        round(100.0 * detailed_exam_attended / nullif(needing_detailed_exam, 0), 2) as followup_rate,
+        round(100.0 * detailed_exam_not_attended / nullif(needing_detailed_exam, 0), 2) as not_attended_rate,
+        round(100.0 * detailed_exam_unknown / nullif(needing_detailed_exam, 0), 2) as unknown_rate,
+        round(100.0 * cancers_found / nullif(screened, 0), 3) as detection_rate,
+        round(100.0 * cancers_found / nullif(needing_detailed_exam, 0), 2) as ppv
+    from wide as w
+    inner join {{ ref('exam_types') }} as t on w.exam_type = t.exam_type
+),
+
+checks as (
+    -- one row per indicator with a threshold and a computed rate
+    select
+        r.fiscal_year, r.exam_type, r.sex, r.age_band,
+        case when th.direction = 'min' then v.rate >= th.acceptable_pct else v.rate <= th.acceptable_pct end
+            as meets_acceptable,
+        case when th.target_pct is null then null
+             when th.direction = 'min' then v.rate >= th.target_pct else v.rate <= th.target_pct end
+            as meets_target
+    from rates as r
+    cross join lateral (values
+        ('recall_rate', r.recall_rate), ('followup_rate', r.followup_rate),
+        ('not_attended_rate', r.not_attended_rate), ('unknown_rate', r.unknown_rate),
+        ('detection_rate', r.detection_rate), ('ppv', r.ppv)) as v (indicator, rate)
+    inner join {{ ref('indicator_thresholds') }} as th
+        on th.programme = r.programme and th.indicator = v.indicator
+        and th.threshold_table = '{{ var("threshold_table") }}'
+    where v.rate is not null
+)
+
+select
+    r.fiscal_year,
+    r.exam_type,
+    r.sex,
+    r.age_band,
+    {%- for m in measures %}
+    r.{{ m }},
+    r.{{ m }}_suppressed,
+    {%- endfor %}
+    r.recall_rate,
+    r.followup_rate,
+    r.not_attended_rate,
+    r.unknown_rate,
+    r.detection_rate,
+    r.ppv,
+    (select bool_and(c.meets_acceptable) from checks as c
+      where c.fiscal_year = r.fiscal_year and c.exam_type = r.exam_type and c.sex = r.sex
+        and c.age_band = r.age_band) as meets_acceptable,
+    (select bool_and(c.meets_target) from checks as c
+      where c.fiscal_year = r.fiscal_year and c.exam_type = r.exam_type and c.sex = r.sex
+        and c.age_band = r.age_band) as meets_target
+from rates as r
