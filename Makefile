@@ -37,6 +37,7 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 setup: $(VENV)/.installed
 	$(VENV)/bin/kenshin db up >/dev/null
 	$(VENV)/bin/kenshin db migrate >/dev/null
+	$(VENV)/bin/kenshin marts parse >/dev/null
 
 demo: setup
 	$(PY) -m kenshin_demo

@@ -121,3 +121,46 @@ def clinic_file(folder: Path, kind: str, period: str, rows: list[list[str]], *, 
                   if kind == "kenshin" else ["H", "SEIKEN", clinic, period, created])
     write_records(path, header, rows, encoding="cp932", trailer=trailer)
     return path
+
+
+# (sex, birth date, result, detailed-exam outcome or None): colorectal (04), exam 2025-10-01, FY2025.
+COHORT = (
+    [("1", dt.date(1983, 5, 1), "1", None)] * 3          # men 42: no abnormality
+    + [("1", dt.date(1983, 5, 1), "3", "1")]              # a man 42: 要精検, cancer found
+    + [("1", dt.date(1983, 5, 1), "3", None)]             # a man 42: 要精検, no outcome reported (未把握)
+    + [("2", dt.date(1984, 7, 7), "2", None)] * 3         # women 41: 要指導
+    + [("2", dt.date(1984, 7, 7), "3", "4")]              # a woman 41: 要精検, no abnormality
+    + [("1", dt.date(1978, 9, 9), "1", None)] * 3         # men 47
+)
+
+
+def build_cohort(url: str) -> None:
+    """The hand-built cohort written straight into core (marts tests: counts known by hand)."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        conn.execute("insert into ops.load_manifest (file_name, source, sha256, size_bytes, status) "
+                     "values ('fixture', 'fixture', repeat('0', 64), 0, 'rejected')")
+        for i, (sex, birth, result, outcome) in enumerate(COHORT, start=1):
+            aid = f"{i:010d}"
+            conn.execute("insert into core.person (addressee_id, person_key, first_load_id, last_load_id) "
+                         "values (%s, md5(%s), 1, 1)", (aid, aid))
+            conn.execute(
+                """insert into core.person_version (addressee_id, valid_from, household_id, name_kanji, name_kana,
+                       name_kanji_key, name_kana_key, sex, birth_date, relationship, postal_code, ward_code,
+                       address, address_key, status, protection_flag, attrs_hash, change_event, load_id, line_no)
+                   values (%s, '2020-04-01', %s, '試験　太郎', 'シケン　タロウ', '試験太郎', 'シケンタロウ', %s, %s,
+                           '世帯主', '210-0001', '141313', '川崎市川崎区', '川崎市川崎区', 1, false, 'x', '00', 1, %s)""",
+                (aid, aid, int(sex), birth, i))
+            sid = conn.execute(
+                """insert into core.screening (addressee_id, exam_type, exam_date, clinic_code, result_code,
+                       fee_exempt, link_method, load_id, line_no)
+                   values (%s, '04', '2025-10-01', '1413050001', %s, false, 'fixture', 1, %s)
+                   returning screening_id""", (aid, result, i)).fetchone()[0]
+            if outcome:
+                conn.execute(
+                    """insert into core.detailed_exam (screening_id, addressee_id, followup_date, outcome, clinic_code,
+                           link_method, load_id, line_no) values (%s, %s, '2025-12-01', %s, '1413050001',
+                           'fixture', 1, %s)""", (sid, aid, outcome, i))
+
+

@@ -41,6 +41,10 @@ def pytest_configure(config):
     url = db.database_url()
     os.environ["KENSHIN_TEST_SERVER_URL"] = url
     os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = db.sqlalchemy_url(db.with_database(url, "airflow_test"))
+    # marts_build is rendered from the dbt manifest (no dbt ls at parse time)
+    from kenshin import marts
+
+    marts.ensure_manifest(url)
 
 
 @pytest.fixture(scope="session")

@@ -146,6 +146,30 @@ def review_decide(review_id: int, link: str | None, reject: bool, reason: str | 
     click.echo(json.dumps(result, ensure_ascii=False))
 
 
+@main.group("marts")
+def marts_group() -> None:
+    """The dbt marts and statistics (dbt_project/)."""
+
+
+@marts_group.command("parse")
+def marts_parse() -> None:
+    """Write the dbt manifest the marts_build DAG is rendered from."""
+    from kenshin import marts
+
+    marts.parse()
+    click.echo(str(marts.MANIFEST))
+
+
+@marts_group.command("build")
+def marts_build() -> None:
+    """dbt build (seeds, models, tests), then publish the statistics if all passed."""
+    from kenshin import marts
+
+    if not marts.build():
+        raise click.ClickException("dbt build failed: statistics not published (see .local/dbt/logs/dbt.log)")
+    click.echo("marts built, statistics published")
+
+
 @main.command()
 @click.argument("part", type=click.Choice(["registry", "clinic", "all"]), default="all")
 @click.option("--residents", type=int, default=1_560_000, show_default=True)

@@ -43,3 +43,46 @@ def run_dbt(args: list[str], url: str | None = None, *, vars: dict | None = None
     if vars:
         full += ["--vars", json.dumps(vars)]
     return dbtRunner().invoke(full)
+
+
+MANIFEST = db.work_dir() / "dbt" / "target" / "manifest.json"
+BUILD_SCHEMA, PUBLISHED_SCHEMA = "stats_build", "stats"
+
+
+def parse(url: str | None = None) -> None:
+    """Write the manifest Cosmos renders `marts_build` from (no `dbt ls` at DAG parse)."""
+    result = run_dbt(["parse", "--quiet"], url)
+    if not result.success:
+        raise RuntimeError("dbt parse failed; see .local/dbt/logs/dbt.log")
+
+
+def ensure_manifest(url: str | None = None) -> None:
+    """Parse the project when the manifest is missing or older than a project file."""
+    newest = max(p.stat().st_mtime for p in DBT_PROJECT.rglob("*")
+                 if p.is_file() and "target" not in p.parts and "logs" not in p.parts)
+    if not MANIFEST.exists() or MANIFEST.stat().st_mtime < newest:
+        parse(url)
+
+
+def build(url: str | None = None, *, vars: dict | None = None) -> bool:
+    """`dbt build` (seeds, models, tests); publish the statistics when all passed."""
+    ok = run_dbt(["build", "--quiet"], url, vars=vars).success
+    if ok:
+        publish_stats(url)
+    return ok
+
+
+def publish_stats(url: str | None = None) -> list[str]:
+    """Move every table dbt built in `stats_build` into `stats`, replacing the
+    published ones, in one transaction: readers see the old statistics or the
+    new ones, never half of each. Called only after the whole build and all its
+    tests passed."""
+    import psycopg
+
+    with psycopg.connect(url or db.database_url()) as conn:
+        tables = [r[0] for r in conn.execute(
+            "select tablename from pg_tables where schemaname = %s order by tablename", (BUILD_SCHEMA,))]
+        for name in tables:
+            conn.execute(f'drop table if exists "{PUBLISHED_SCHEMA}"."{name}"')
+            conn.execute(f'alter table "{BUILD_SCHEMA}"."{name}" set schema "{PUBLISHED_SCHEMA}"')
+    return tables

@@ -18,6 +18,7 @@ CONN_ID = "kenshin"
 # Assets: core tables later DAGs are scheduled on (data-aware scheduling).
 PERSON_LEDGER = Asset(name="core.person_ledger", uri="kenshin://core/person_ledger")
 SCREENINGS = Asset(name="core.screenings", uri="kenshin://core/screenings")
+STATS = Asset(name="stats.published", uri="kenshin://stats/published")
 
 
 def safe_error_text(exc: BaseException | None) -> str:

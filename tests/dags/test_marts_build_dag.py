@@ -1,0 +1,45 @@
+"""marts_build runs end to end with dag.test(): dbt through Cosmos, tests as the gate,
+statistics published only when everything passed."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from builders import build_cohort
+
+pytestmark = pytest.mark.dag
+
+
+def published(url: str):
+    with psycopg.connect(url) as conn:
+        return conn.execute("select fiscal_year, exam_type, sex, age_band, screened from stats.process_indicators "
+                            "order by 1, 2, 3, 4").fetchall()
+
+
+def test_marts_build_publishes_and_a_broken_mart_leaves_stats_unchanged(db_url, airflow_db, monkeypatch):
+    import pendulum
+    from airflow.dag_processing.dagbag import DagBag
+
+    from kenshin.db import PROJECT_ROOT
+
+    build_cohort(db_url)
+    monkeypatch.setenv("AIRFLOW_CONN_KENSHIN", db_url.replace("postgresql://postgres@", "postgres://postgres:x@"))
+    dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "marts_build.py")).get_dag("marts_build")
+    run = dag.test(logical_date=pendulum.datetime(2026, 11, 10, 3, tz="Asia/Tokyo"))
+    assert run.state == "success"
+    before = published(db_url)
+    assert ("all", "all", 12) in [(s, b, n) for _, _, s, b, n in before]
+
+    # A screening whose exam type no programme knows breaks the marts' contract:
+    # the gate fails, nothing after it runs, the published statistics stay.
+    with psycopg.connect(db_url) as conn:
+        conn.execute("insert into core.screening (addressee_id, exam_type, exam_date, clinic_code, result_code, "
+                     "fee_exempt, link_method, load_id, line_no) values ('0000000001', '99', '2025-11-01', "
+                     "'1413050001', '1', false, 'fixture', 1, 99)")
+    run = dag.test(logical_date=pendulum.datetime(2026, 11, 11, 3, tz="Asia/Tokyo"))
+    assert run.state == "failed"
+    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    assert states["publish_stats"] == "upstream_failed"
+    assert [t for t, s in states.items() if s == "failed"]
+    assert published(db_url) == before
