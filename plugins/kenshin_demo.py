@@ -74,6 +74,18 @@ def _last_clinic_due_date(data: str) -> dt.date | None:
     return max((d for d in dates if d), default=None)
 
 
+def _indicators(url: str) -> list[tuple]:
+    """A few published indicator rows next to their acceptable threshold (許容値)."""
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            """select p.exam_type, p.screened, p.recall_rate, t.acceptable_pct, p.detection_rate, p.meets_acceptable
+                 from stats.process_indicators p
+                 join marts_staging.exam_types e using (exam_type)
+                 left join marts_staging.indicator_thresholds t
+                   on t.programme = e.programme and t.indicator = 'recall_rate' and t.threshold_table = '2008'
+                where p.sex = 'all' and p.age_band = 'all' order by p.exam_type""").fetchall()
+
+
 def _summary(url: str) -> list[tuple[str, object]]:
     with psycopg.connect(url) as conn:
         m = conn.execute(
@@ -143,7 +155,14 @@ def main() -> None:
         run_at = run_at.add(months=1)
     print(f"clinic_ingest: {months} monthly runs succeeded ({time.monotonic() - t0:.0f} s)")
 
+    marts = DagBag(dag_folder=str(db.PROJECT_ROOT / "dags" / "marts_build.py")).get_dag("marts_build")
+    run = marts.test(logical_date=run_at)
+    if run.state != "success":
+        raise SystemExit(f"marts_build ended {run.state}")
+    print(f"marts_build: dbt models, tests and the statistics published ({time.monotonic() - t0:.0f} s)")
+
     rows = _summary(url)
+    indicators = _indicators(url)
     from kenshin.evaluation import clinic_quality
 
     quality = clinic_quality(url, db.work_dir() / "demo" / "data" / "truth")
@@ -153,6 +172,12 @@ def main() -> None:
     for k, v in rows:
         print(f"{k:<{width}}  {v:>10}")
     print("-" * (width + 14))
+    print("\nprocess indicators of the demo fiscal year, all ages and sexes (stats.process_indicators; counts 1-9 suppressed):")
+    print(f"  {'exam type':<10}{'screened':>9}{'要精検率 %':>11}{'許容値':>8}{'がん発見率 %':>13}{'meets':>7}")
+    for exam_type, screened, recall, acceptable, detection, meets in indicators:
+        show = (lambda v: "-" if v is None else str(v))
+        print(f"  {exam_type:<10}{show(screened):>9}{show(recall):>11}{show(acceptable):>8}{show(detection):>13}"
+              f"{show(meets):>7}")
     print(f"""
 where to look next:
   psql {url.split('?')[0]}
@@ -160,6 +185,7 @@ where to look next:
     select * from ops.quarantine limit 20;                -- rows refused, by line and field
     select * from ops.registry_check;                     -- residents a snapshot did not list
     select * from core.screening limit 20;                -- linked screening results
+    select * from stats.process_indicators;               -- published statistics (kenshin_stats)
   KENSHIN_DATABASE_URL={url.split('?')[0]} .venv/bin/kenshin review list
                                                           -- records waiting for a person to decide
   ls {data}/outbox/returns/
