@@ -74,6 +74,11 @@ def _last_clinic_due_date(data: str) -> dt.date | None:
     return max((d for d in dates if d), default=None)
 
 
+def show(value: object) -> str:
+    """A published value, or - where it is suppressed or cannot be computed."""
+    return "-" if value is None else str(value)
+
+
 def _indicators(url: str) -> list[tuple]:
     """A few published indicator rows next to their acceptable threshold (許容値)."""
     with psycopg.connect(url) as conn:
@@ -175,7 +180,6 @@ def main() -> None:
     print("\nprocess indicators of the demo fiscal year, all ages and sexes (stats.process_indicators; counts 1-9 suppressed):")
     print(f"  {'exam type':<10}{'screened':>9}{'要精検率 %':>11}{'許容値':>8}{'がん発見率 %':>13}{'meets':>7}")
     for exam_type, screened, recall, acceptable, detection, meets in indicators:
-        show = (lambda v: "-" if v is None else str(v))
         print(f"  {exam_type:<10}{show(screened):>9}{show(recall):>11}{show(acceptable):>8}{show(detection):>13}"
               f"{show(meets):>7}")
     print(f"""

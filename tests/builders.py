@@ -124,7 +124,7 @@ def clinic_file(folder: Path, kind: str, period: str, rows: list[list[str]], *, 
 
 
 # (sex, birth date, result, detailed-exam outcome or None): colorectal (04), exam 2025-10-01, FY2025.
-COHORT = (
+COHORT = tuple(
     [("1", dt.date(1983, 5, 1), "1", None)] * 3          # men 42: no abnormality
     + [("1", dt.date(1983, 5, 1), "3", "1")]              # a man 42: 要精検, cancer found
     + [("1", dt.date(1983, 5, 1), "3", None)]             # a man 42: 要精検, no outcome reported (未把握)
@@ -134,14 +134,14 @@ COHORT = (
 )
 
 
-def build_cohort(url: str) -> None:
+def build_cohort(url: str, extra: tuple = ()) -> None:
     """The hand-built cohort written straight into core (marts tests: counts known by hand)."""
     import psycopg
 
     with psycopg.connect(url) as conn:
         conn.execute("insert into ops.load_manifest (file_name, source, sha256, size_bytes, status) "
                      "values ('fixture', 'fixture', repeat('0', 64), 0, 'rejected')")
-        for i, (sex, birth, result, outcome) in enumerate(COHORT, start=1):
+        for i, (sex, birth, result, outcome) in enumerate(COHORT + tuple(extra), start=1):
             aid = f"{i:010d}"
             conn.execute("insert into core.person (addressee_id, person_key, first_load_id, last_load_id) "
                          "values (%s, md5(%s), 1, 1)", (aid, aid))

@@ -27,6 +27,7 @@ class ExamType:
     milestone_ages: tuple[int, ...] | None
     interval_years: int | None
     retention_years: int | None
+    population: str = "all"   # all | nhi | welfare
 
     def refusal(self, sex: int, age: int) -> tuple[str, str] | None:
         """(field, reason) when a person of this sex and fiscal-year age may not
@@ -51,6 +52,7 @@ def exam_types() -> dict[str, ExamType]:
             min_age=r.get("min_age"), max_age=r.get("max_age"),
             milestone_ages=tuple(r["milestone_ages"]) if r.get("milestone_ages") else None,
             interval_years=r.get("interval_years"), retention_years=r.get("retention_years"),
+            population=r.get("population", "all"),
         )
         for code, r in rules.items()
     }

@@ -28,6 +28,7 @@ def test_exam_type_seed_agrees_with_programmes_yaml():
 
     for code, rule in rules.items():
         row = seed[code]
-        assert (row["programme"], number(row["sex"]), number(row["min_age"]), number(row["max_age"]),
-                number(row["interval_years"])) == (rule.programme, rule.sex, rule.min_age, rule.max_age,
-                                                   rule.interval_years), code
+        milestones = tuple(int(a) for a in row["milestone_ages"].split()) or None
+        assert (row["programme"], row["population"], number(row["sex"]), number(row["min_age"]), number(row["max_age"]),
+                milestones, number(row["interval_years"])) == (
+            rule.programme, rule.population, rule.sex, rule.min_age, rule.max_age, rule.milestone_ages, rule.interval_years), code

@@ -129,9 +129,9 @@ class ClinicMonths:
                 ok &= age <= rule.max_age
             if rule.milestone_ages:
                 ok &= np.isin(age, rule.milestone_ages)
-            if rule.programme == "prostate":
+            if rule.population == "nhi":
                 ok &= nhi
-            if rule.programme == "welfare_check":
+            if rule.population == "welfare":
                 ok &= welfare
             eligible = resident[ok]
             k = int(self.rng.binomial(len(eligible), rate))
