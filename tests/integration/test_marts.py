@@ -21,7 +21,7 @@ def rows(url: str, sql: str, *args):
         return conn.execute(sql, args).fetchall()
 
 
-def test_process_indicators_match_the_cohort_computed_by_hand(db_url):
+def test_stats_match_the_cohort_computed_by_hand(db_url):
     build_cohort(db_url)
     assert build(db_url, vars={"suppress_below": 1})
     got = {(sex, band): values for sex, band, *values in rows(db_url, f"""
@@ -39,6 +39,27 @@ def test_process_indicators_match_the_cohort_computed_by_hand(db_url):
     # rates (%): 要精検率 3/12, 精検受診率 2/3, 未把握率 1/3, がん発見率 1/12, PPV 1/3
     assert [float(r) for r in total[6:11]] == [25.0, 66.67, 33.33, 8.333, 33.33]
     assert total[11] is False  # colorectal 要精検率 acceptable ≤ 7.0 % (2008 table)
+
+    # 受診率: all 12 are residents of 40+ on 2025-04-01 and were screened for colorectal;
+    # the 4 women are the breast target, none screened for it
+    participation = {(e, w, sx, b): (t, n, float(r)) for e, w, sx, b, t, n, r in rows(db_url, """
+        select exam_type, ward_code, sex, age_band, target_population, screened, participation_rate
+          from stats.participation where fiscal_year = 2025""")}
+    assert participation[("04", "all", "all", "all")] == (12, 12, 100.0)
+    assert participation[("04", "141313", "1", "40-44")] == (5, 5, 100.0)
+    assert participation[("07", "all", "2", "all")] == (4, 0, 0.0)
+    assert ("07", "all", "1", "all") not in participation  # breast has no male target
+
+    # 健康増進編: FY2025 screened and 要精検; its outcomes are reported with FY2026
+    report = {(y, sx, b, ft): values for y, sx, b, ft, *values in rows(db_url, """
+        select fiscal_year, sex, age_band, first_time, screened, needing_detailed_exam,
+               prev_needing_detailed_exam, prev_cancer, prev_suspected, prev_other_disease,
+               prev_no_abnormality, prev_not_attended, prev_unknown
+          from stats.ministry_report where exam_type = '04'""")}
+    assert report[(2025, "all", "all", "all")] == [12, 3, 0, 0, 0, 0, 0, 0, 0]
+    assert report[(2025, "1", "all", "first")] == [8, 2, 0, 0, 0, 0, 0, 0, 0]
+    assert report[(2026, "all", "all", "all")] == [0, 0, 3, 1, 0, 0, 1, 0, 1]
+    assert report[(2026, "2", "40-44", "first")] == [0, 0, 1, 0, 0, 0, 1, 0, 0]
 
 
 def test_small_counts_are_suppressed_with_their_complements_and_stats_is_all_the_stats_role_sees(db_url):

@@ -1,0 +1,73 @@
+-- 地域保健・健康増進事業報告（健康増進編）のがん検診表: per report fiscal year, exam
+-- type, sex, age band and first-time / repeat (with 'all' margins): screened and
+-- needing detailed exam in that year, and the detailed-exam outcomes of the
+-- PREVIOUS fiscal year's 要精検 (outcomes finish after the screening year).
+-- Counts 1-9 suppressed with their complements.
+{%- set dims = ['fiscal_year', 'exam_type', 'sex', 'age_band', 'first_time'] %}
+{%- set outcomes = ['prev_cancer', 'prev_suspected', 'prev_other_disease', 'prev_no_abnormality'] %}
+{%- set measures = ['screened', 'needing_detailed_exam', 'prev_needing_detailed_exam'] + outcomes
+                   + ['prev_not_attended', 'prev_unknown'] %}
+with facts as (
+    select
+        f.fiscal_year,
+        f.exam_type,
+        f.sex,
+        f.age_band,
+        case when f.is_first_time then 'first' else 'repeat' end as first_time,
+        f.needs_detailed_exam,
+        f.detailed_exam_status,
+        f.detailed_exam_outcome
+    from {{ ref('fct_screening') }} as f
+    inner join {{ ref('exam_types') }} as t on f.exam_type = t.exam_type and t.is_cancer
+    where f.age_band is not null
+),
+
+-- each screening counts in its own year's block and in the next year's follow-up block
+rows_by_report_year as (
+    select fiscal_year, exam_type, sex, age_band, first_time,
+           1 as screened, needs_detailed_exam::int as needing_detailed_exam,
+           0 as prev_needing_detailed_exam, 0 as prev_cancer, 0 as prev_suspected, 0 as prev_other_disease,
+           0 as prev_no_abnormality, 0 as prev_not_attended, 0 as prev_unknown
+    from facts
+    union all
+    select fiscal_year + 1, exam_type, sex, age_band, first_time, 0, 0,
+           1,
+           (detailed_exam_outcome = '1')::int, (detailed_exam_outcome = '2')::int,
+           (detailed_exam_outcome = '3')::int, (detailed_exam_outcome = '4')::int,
+           (detailed_exam_status = 'not_attended')::int, (detailed_exam_status = 'unknown')::int
+    from facts
+    where needs_detailed_exam
+),
+
+counts as (
+    select
+        fiscal_year,
+        exam_type,
+        coalesce(sex::text, 'all') as sex,
+        coalesce(age_band, 'all') as age_band,
+        coalesce(first_time, 'all') as first_time,
+        {%- for m in measures %}
+        sum({{ m }}) as {{ m }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from rows_by_report_year
+    group by grouping sets (
+        (fiscal_year, exam_type, sex, age_band, first_time), (fiscal_year, exam_type, sex, age_band),
+        (fiscal_year, exam_type, sex, first_time), (fiscal_year, exam_type, age_band, first_time),
+        (fiscal_year, exam_type, sex), (fiscal_year, exam_type, age_band), (fiscal_year, exam_type, first_time),
+        (fiscal_year, exam_type))
+),
+
+published as (
+    {{ suppressed_counts('counts', dims, measures, ['sex', 'age_band', 'first_time'],
+                         {'prev_needing_detailed_exam': outcomes + ['prev_not_attended', 'prev_unknown']}) }}
+)
+
+select
+    {{ dims | join(', ') }},
+    {%- for m in measures %}
+    max(value) filter (where measure = '{{ m }}' and not suppressed) as {{ m }},
+    coalesce(bool_or(suppressed) filter (where measure = '{{ m }}'), false) as {{ m }}_suppressed
+    {%- if not loop.last %},{% endif %}
+    {%- endfor %}
+from published
+group by {{ dims | join(', ') }}
