@@ -170,6 +170,21 @@ def marts_build() -> None:
     click.echo("marts built, statistics published")
 
 
+@main.group("report")
+def report_group() -> None:
+    """Reports for the ministry (from the published statistics only)."""
+
+
+@report_group.command("annual")
+@click.option("--fiscal-year", "fiscal_year", type=int, required=True, help="年度, e.g. 2025.")
+def report_annual(fiscal_year: int) -> None:
+    """地域保健・健康増進事業報告 (がん検診): CSV and XLSX under reports/."""
+    from kenshin.reports import write_annual_report
+
+    for path in write_annual_report(fiscal_year):
+        click.echo(str(path))
+
+
 @main.command()
 @click.argument("part", type=click.Choice(["registry", "clinic", "all"]), default="all")
 @click.option("--residents", type=int, default=1_560_000, show_default=True)

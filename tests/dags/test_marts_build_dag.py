@@ -17,7 +17,7 @@ def published(url: str):
                             "order by 1, 2, 3, 4").fetchall()
 
 
-def test_marts_build_publishes_and_a_broken_mart_leaves_stats_unchanged(db_url, airflow_db, monkeypatch):
+def test_marts_build_publishes_and_a_broken_mart_leaves_stats_unchanged(db_url, airflow_db, monkeypatch, tmp_path):
     import pendulum
     from airflow.dag_processing.dagbag import DagBag
 
@@ -30,6 +30,14 @@ def test_marts_build_publishes_and_a_broken_mart_leaves_stats_unchanged(db_url, 
     assert run.state == "success"
     before = published(db_url)
     assert ("all", "all", 12) in [(s, b, n) for _, _, s, b, n in before]
+
+    # The yearly report of the fiscal year that ended before the run (FY2025).
+    monkeypatch.setenv("KENSHIN_DATA_DIR", str(tmp_path))
+    report = DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "annual_report.py")).get_dag("annual_report")
+    run = report.test(logical_date=pendulum.datetime(2026, 7, 1, 7, tz="Asia/Tokyo"))
+    assert run.state == "success"
+    assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == [
+        "ministry_report_FY2025.csv", "ministry_report_FY2025.xlsx"]
 
     # A screening whose exam type no programme knows breaks the marts' contract:
     # the gate fails, nothing after it runs, the published statistics stay.

@@ -156,3 +156,26 @@ def test_no_suppressed_cell_can_be_worked_back_and_the_gate_stops_a_leaky_table(
     assert recover(table, ("fiscal_year", "exam_type", "sex", "age_band"), ("sex", "age_band"), MEASURES,
                    {"needing_detailed_exam": ("detailed_exam_attended", "detailed_exam_not_attended",
                                               "detailed_exam_unknown")}) == []
+
+
+def test_annual_report_writes_the_published_tables_as_csv_and_xlsx(db_url, tmp_path, monkeypatch):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    from kenshin.reports import write_annual_report
+
+    monkeypatch.setenv("KENSHIN_DATA_DIR", str(tmp_path))
+    build_cohort(db_url)
+    assert build(db_url)
+    csv_path, xlsx_path = write_annual_report(2025, db_url)
+    table = list(csv.reader(io.StringIO(csv_path.read_bytes().decode("cp932"))))
+    assert table[0][:6] == ["年度", "検診種別", "性別", "年齢階級", "初回・非初回", "受診者数"]
+    total = [r for r in table[1:] if r[2:5] == ["計", "計", "計"]]
+    assert total == [["2025", "04", "計", "計", "計", "12", "*", "0", "0", "0", "0", "0", "0", "0"]]
+    # every small count is a star, never a number
+    assert all(not (c.isdigit() and 1 <= int(c) <= 9) for r in table[1:] for c in r[5:])
+    sheet = load_workbook(xlsx_path)["04 大腸がん検診"]
+    assert [c.value for c in sheet[1]][:2] == ["年度", "検診種別"]
+    assert sheet.max_row == len(table)

@@ -1,0 +1,44 @@
+"""
+### annual_report — 地域保健・健康増進事業報告（健康増進編）
+
+Once a year, on July 1 at 07:00 Asia/Tokyo, writes the ministry's cancer
+screening tables for the fiscal year that ended on March 31 (its follow-up
+block holds the detailed-exam outcomes of the year before): CSV (CP932) and
+XLSX under `reports/`, from the published, suppressed `stats.ministry_report`
+read as `kenshin_stats`. The fiscal year comes from the run's data interval.
+
+By hand: `kenshin report annual --fiscal-year 2025`.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import CronDataIntervalTimetable, dag, task
+
+from kenshin_airflow import DEFAULT_ARGS, STATS, TIMEZONE
+
+
+@dag(
+    schedule=CronDataIntervalTimetable("0 7 1 7 *", timezone=TIMEZONE),
+    start_date=pendulum.datetime(2026, 4, 1, tz=TIMEZONE),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["kenshin", "stats", "report"],
+    doc_md=__doc__,
+)
+def annual_report():
+    @task(inlets=[STATS])
+    def write_report(data_interval_end=None) -> list[str]:
+        """The tables of the fiscal year that ended before this run."""
+        from kenshin.programmes import fiscal_year
+        from kenshin.reports import write_annual_report
+        from kenshin_airflow import warehouse_url
+
+        end = data_interval_end.in_timezone(TIMEZONE).date()
+        return [str(p) for p in write_annual_report(fiscal_year(end) - 1, warehouse_url())]
+
+    write_report()
+
+
+annual_report()
