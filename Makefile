@@ -17,7 +17,7 @@ export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export AIRFLOW__COSMOS__CACHE_DIR := $(LOCAL)/cosmos
 export PYTHONPATH := $(CURDIR)/plugins
 
-.PHONY: help setup demo test bench up lint clean
+.PHONY: help setup demo test bench up lint docs clean
 
 help:
 	@echo "make demo   set up and run the platform's main job on the embedded database"
@@ -25,6 +25,7 @@ help:
 	@echo "make up     Airflow UI (airflow standalone) on http://127.0.0.1:8080"
 	@echo "make bench  city-scale benchmarks (1.56M residents)"
 	@echo "make lint   ruff (with Airflow rules) and sqlfluff"
+	@echo "make docs   dbt documentation of the marts (open the printed index.html)"
 
 $(UV):
 	python3 -m venv .local/bootstrap
@@ -55,6 +56,9 @@ up: setup
 	$(PY) -c "from kenshin import db; db.ensure_database('$$URL'.rsplit('/',1)[0] + '/airflow')"; \
 	export PATH="$(CURDIR)/$(VENV)/bin:$$PATH"; \
 	exec airflow standalone
+
+docs: setup
+	$(VENV)/bin/kenshin marts docs
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check include dags plugins tests

@@ -160,6 +160,14 @@ def marts_parse() -> None:
     click.echo(str(marts.MANIFEST))
 
 
+@marts_group.command("docs")
+def marts_docs() -> None:
+    """Generate the dbt documentation site; prints where it is."""
+    from kenshin import marts
+
+    click.echo(str(marts.docs()))
+
+
 @marts_group.command("build")
 def marts_build() -> None:
     """dbt build (seeds, models, tests), then publish the statistics if all passed."""

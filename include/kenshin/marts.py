@@ -9,6 +9,7 @@ work files inside the project's ignored work folder.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from kenshin import db
@@ -70,6 +71,14 @@ def build(url: str | None = None, *, vars: dict | None = None) -> bool:
     if ok:
         publish_stats(url)
     return ok
+
+
+def docs(url: str | None = None) -> Path:
+    """`dbt docs generate`: the project's documentation site (every model and column)."""
+    result = run_dbt(["docs", "generate", "--quiet"], url)
+    if not result.success:
+        raise RuntimeError("dbt docs generate failed; see .local/dbt/logs/dbt.log")
+    return db.work_dir() / "dbt" / "target" / "index.html"
 
 
 def publish_stats(url: str | None = None) -> list[str]:
