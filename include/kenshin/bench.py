@@ -86,6 +86,8 @@ def run(part: str, residents: int, work: Path) -> None:
         run_registry(residents, work)
     if part in ("clinic", "all"):
         run_clinic(residents, work)
+    if part in ("marts", "all"):
+        run_marts(residents, work)
 
 
 def run_registry(residents: int, work: Path) -> None:
@@ -316,3 +318,104 @@ def run_clinic(residents: int, work: Path, period: str = "202610") -> None:
                       "splink": {**splink, "f1": splink_f1, "wall_s": round(s_wall, 1),
                                  "peak_rss_mib": round(s_rss / 2**20)},
                       "ledger_s": round(ledger_wall, 1)}, ensure_ascii=False))
+
+
+# Yearly share of the admitted people screened per exam type: the synthetic
+# clinics' rates (synth.clinics.ANNUAL_RATE) scaled by HISTORY_SCALE so that a
+# decade of the city is ~4M screenings, the size the marts target is set for.
+_HISTORY = """
+insert into core.screening (addressee_id, exam_type, exam_date, clinic_code, result_code, fee_exempt, link_method,
+                            load_id, line_no)
+select v.addressee_id, t.exam_type,
+       make_date(fy.y, 4, 1) + (random() * 364)::int,
+       '1410000000',
+       case when random() < t.needing then '3' when random() < 0.1 then '2' else '1' end,
+       false, 'bench', 0, 0
+  from core.person_version v
+ cross join generate_series(%(first)s::int, %(last)s::int) as fy (y)
+  join (values %(types)s) as t (exam_type, sex, min_age, rate, needing)
+    on (t.sex = 0 or t.sex = v.sex) and fy.y - extract(year from v.birth_date) >= t.min_age
+ where v.valid_to is null and v.status = 1 and random() < t.rate
+"""
+
+_FOLLOWUPS = """
+insert into core.detailed_exam (screening_id, addressee_id, followup_date, outcome, clinic_code, link_method,
+                                load_id, line_no)
+select screening_id, addressee_id, exam_date + 30 + (random() * 120)::int,
+       (1 + floor(random() * 4))::int::text, '1410000000', 'bench', 0, 0
+  from core.screening
+ where result_code = '3' and link_method = 'bench' and exam_date >= %(since)s and random() < 0.85
+   and not exists (select 1 from core.detailed_exam d where d.screening_id = core.screening.screening_id)
+"""
+
+_DBT_BUILD = """
+import sys, json, time
+from kenshin.marts import build
+t = time.monotonic()
+ok = build(sys.argv[1])
+print(json.dumps({"success": ok, "seconds": time.monotonic() - t}))
+"""
+
+
+HISTORY_SCALE = 0.27
+
+
+def run_marts(residents: int, work: Path) -> None:
+    """Ten fiscal years of screenings on the city's ledger: a full dbt build,
+    then one new month and the build again (the incremental case)."""
+    from kenshin.crypto import protector
+    from kenshin.synth.clinics import ANNUAL_RATE, RESULT_SHARES
+
+    city = work / "clinic_city"
+    if not (city / "truth" / "summary.json").exists():
+        run_clinic(residents, work)
+    url, _ = _ledger_database(city / "inbox", city)
+    rules = programmes_rules()
+    types = ", ".join(
+        f"('{code}', {rule.sex or 0}, {rule.min_age or 0}, {ANNUAL_RATE.get(code, 0.0) * HISTORY_SCALE}, "
+        f"{RESULT_SHARES[code][0]})"
+        for code, rule in rules.items() if ANNUAL_RATE.get(code, 0.0) > 0)
+    print("writing ten fiscal years of screenings (FY2016-2025) on the ledger ...", flush=True)
+    t0 = time.monotonic()
+    with psycopg.connect(url) as conn:
+        keyed = conn.execute("select count(*) from core.person where person_key is null").fetchone()[0]
+        if keyed:
+            ids = [r[0] for r in conn.execute("select addressee_id from core.person where person_key is null")]
+            p = protector()
+            conn.execute("create temp table keys (addressee_id char(10), person_key text)")
+            with conn.cursor().copy("copy keys from stdin") as copy:
+                for a in ids:
+                    copy.write_row((a, p.hmac(a, "person_key").hex()))
+            conn.execute("update core.person p set person_key = k.person_key from keys k "
+                         "where p.addressee_id = k.addressee_id")
+        conn.execute(_HISTORY.replace("%(types)s", types), {"first": 2016, "last": 2025})
+        conn.execute(_FOLLOWUPS, {"since": dt.date(2016, 4, 1)})
+        screenings = conn.execute("select count(*) from core.screening").fetchone()[0]
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("vacuum analyze core.screening")
+        conn.execute("vacuum analyze core.detailed_exam")
+    print(f"  {screenings:,} screenings in {time.monotonic() - t0:.0f} s", flush=True)
+    full_wall, full_rss, out = _timed_child(_DBT_BUILD, url)
+    full = json.loads(out.strip().splitlines()[-1])
+    print(f"full build: {full_wall:.1f} s (success {full['success']})", flush=True)
+    with psycopg.connect(url) as conn:
+        conn.execute(_HISTORY.replace("%(types)s", types).replace(
+            "make_date(fy.y, 4, 1) + (random() * 364)::int", "make_date(fy.y, 4, 1) + (random() * 29)::int")
+            .replace("random() < t.rate", "random() < t.rate / 12"), {"first": 2026, "last": 2026})
+        month = conn.execute("select count(*) from core.screening").fetchone()[0] - screenings
+    inc_wall, inc_rss, out = _timed_child(_DBT_BUILD, url)
+    inc = json.loads(out.strip().splitlines()[-1])
+    print(f"\nmarts: {screenings:,} screenings (10 fiscal years), then {month:,} more (one month)")
+    print(f"{'build':<14}{'wall s':>8}{'RSS MiB':>9}  target")
+    print(f"{'full':<14}{full_wall:>8.1f}{full_rss / 2**20:>9.0f}  ≤ 180 s")
+    print(f"{'after a month':<14}{inc_wall:>8.1f}{inc_rss / 2**20:>9.0f}  ≤ 20 % of full "
+          f"(ratio {inc_wall / full_wall:.2f})")
+    print(json.dumps({"benchmark": "marts", "screenings": screenings, "month": month,
+                      "full_s": round(full_wall, 1), "incremental_s": round(inc_wall, 1),
+                      "ratio": round(inc_wall / full_wall, 3), "success": [full["success"], inc["success"]]}))
+
+
+def programmes_rules():
+    from kenshin import programmes
+
+    return programmes.exam_types()
