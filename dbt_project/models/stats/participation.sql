@@ -1,21 +1,34 @@
 -- 受診率: per fiscal year, exam type, ward, sex and age band (with 'all' margins),
--- the target population on the fiscal year's first day and how many of them were
--- screened; biennial programmes count this and the previous fiscal year
--- (screened last FY + this FY - both, DOMAIN.md). Counts 1-9 suppressed.
+-- the target population on the fiscal year's first day and the people screened;
+-- biennial programmes count this and the previous fiscal year (screened last FY +
+-- this FY - both, DOMAIN.md). Counts 1-9 suppressed.
 {%- set dims = ['fiscal_year', 'exam_type', 'ward_code', 'sex', 'age_band'] %}
 with screened as (
-    select distinct person_key, exam_type, fiscal_year from {{ ref('fct_screening') }}
+    -- people screened in the fiscal year (biennial programmes: or the one before),
+    -- each counted once, in the ward, sex and age band of their latest screening
+    select
+        y.fiscal_year,
+        f.exam_type,
+        f.person_key,
+        (array_agg(f.ward_code order by f.fiscal_year desc, f.screening_id desc))[1] as ward_code,
+        (array_agg(f.sex order by f.fiscal_year desc, f.screening_id desc))[1] as sex,
+        (array_agg(f.age_band order by f.fiscal_year desc, f.screening_id desc))[1] as age_band
+    from {{ ref('fct_screening') }} as f
+    inner join {{ ref('exam_types') }} as t on f.exam_type = t.exam_type
+    inner join (select distinct fiscal_year from {{ ref('int_target_population') }}) as y
+        on f.fiscal_year between y.fiscal_year - (case when t.interval_years >= 2 then 1 else 0 end)
+                             and y.fiscal_year
+    group by y.fiscal_year, f.exam_type, f.person_key
 ),
 
-target as (
-    select
-        t.*,
-        exists (
-            select 1 from screened as s
-            where s.person_key = t.person_key and s.exam_type = t.exam_type
-              and s.fiscal_year between t.fiscal_year - t.participation_years + 1 and t.fiscal_year
-        ) as was_screened
-    from {{ ref('int_target_population') }} as t
+cells as (
+    select fiscal_year, exam_type, ward_code, sex, age_band, target_population, 0 as screened
+    from {{ ref('int_target_population') }}
+    union all
+    select fiscal_year, exam_type, ward_code, sex, age_band, 0, count(*)
+    from screened
+    where age_band is not null
+    group by fiscal_year, exam_type, ward_code, sex, age_band
 ),
 
 counts as (
@@ -25,9 +38,9 @@ counts as (
         coalesce(ward_code::text, 'all') as ward_code,
         coalesce(sex::text, 'all') as sex,
         coalesce(age_band, 'all') as age_band,
-        count(*) as target_population,
-        count(*) filter (where was_screened) as screened
-    from target
+        sum(target_population) as target_population,
+        sum(screened) as screened
+    from cells
     group by grouping sets (
         (fiscal_year, exam_type, ward_code, sex, age_band), (fiscal_year, exam_type, ward_code, sex),
         (fiscal_year, exam_type, ward_code, age_band), (fiscal_year, exam_type, sex, age_band),
