@@ -327,15 +327,19 @@ _HISTORY = """
 insert into core.screening (addressee_id, exam_type, exam_date, clinic_code, result_code, fee_exempt, link_method,
                             load_id, line_no)
 select v.addressee_id, t.exam_type,
-       make_date(fy.y, 4, 1) + (random() * 364)::int,
+       make_date(fy.y, 4, 1) + (abs(hashtext(v.addressee_id || t.exam_type || 'day')) %% %(days)s::int),
        '1410000000',
-       case when random() < t.needing then '3' when random() < 0.1 then '2' else '1' end,
+       case when abs(hashtext(v.addressee_id || t.exam_type || fy.y || 'result')) %% 1000000 < t.needing * 1e6
+            then '3' else '1' end,
        false, 'bench', 0, 0
   from core.person_version v
  cross join generate_series(%(first)s::int, %(last)s::int) as fy (y)
   join (values %(types)s) as t (exam_type, sex, min_age, rate, needing)
     on (t.sex = 0 or t.sex = v.sex) and fy.y - extract(year from v.birth_date) >= t.min_age
- where v.valid_to is null and v.status = 1 and random() < t.rate
+ -- a hash of person, exam type and year as the draw: reproducible, and evaluated
+ -- per joined row (random() alone would be evaluated once per programme row)
+ where v.valid_to is null and v.status = 1
+   and abs(hashtext(v.addressee_id || t.exam_type || fy.y)) %% 1000000 < t.rate * 1e6
 """
 
 _FOLLOWUPS = """
@@ -356,7 +360,7 @@ print(json.dumps({"success": ok, "seconds": time.monotonic() - t}))
 """
 
 
-HISTORY_SCALE = 0.15
+HISTORY_SCALE = 0.33
 
 
 def run_marts(residents: int, work: Path) -> None:
@@ -384,7 +388,7 @@ def run_marts(residents: int, work: Path) -> None:
                     copy.write_row((a, p.hmac(a, "person_key").hex()))
             conn.execute("update core.person p set person_key = k.person_key from keys k "
                          "where p.addressee_id = k.addressee_id")
-        conn.execute(_HISTORY.replace("%(types)s", types), {"first": 2016, "last": 2025})
+        conn.execute(_HISTORY.replace("%(types)s", types), {"first": 2016, "last": 2025, "days": 365})
         print(f"  {conn.execute('select count(*) from core.screening').fetchone()[0]:,} screenings "
               f"in {time.monotonic() - t0:.0f} s", flush=True)
         conn.execute("analyze core.screening")
@@ -407,7 +411,7 @@ def run_marts(residents: int, work: Path) -> None:
     with psycopg.connect(url) as conn:
         # one month's volume of the next fiscal year (a twelfth of a year's rates)
         conn.execute(_HISTORY.replace("%(types)s", _types(rules, ANNUAL_RATE, RESULT_SHARES, HISTORY_SCALE / 12)),
-                     {"first": 2026, "last": 2026})
+                     {"first": 2026, "last": 2026, "days": 30})
         month = conn.execute("select count(*) from core.screening").fetchone()[0] - screenings
     inc_wall, inc_rss, out = _timed_child(_DBT_BUILD, url)
     inc = json.loads(out.strip().splitlines()[-1])
