@@ -66,3 +66,17 @@ s{{ k + 1 }} as (
 {%- endfor %}
 select * from s{{ steps | length }}
 {% endmacro %}
+
+{# The published table back in wide form: each measure, null where suppressed,
+   beside its `<measure>_suppressed` flag (the output of suppressed_counts). #}
+{% macro published_wide(relation, dims, measures) %}
+select
+    {{ dims | join(', ') }},
+    {%- for m in measures %}
+    max(value) filter (where measure = '{{ m }}' and not suppressed) as {{ m }},
+    coalesce(bool_or(suppressed) filter (where measure = '{{ m }}'), false) as {{ m }}_suppressed
+    {%- if not loop.last %},{% endif %}
+    {%- endfor %}
+from {{ relation }}
+group by {{ dims | join(', ') }}
+{% endmacro %}

@@ -62,12 +62,4 @@ published as (
                          {'prev_needing_detailed_exam': outcomes + ['prev_not_attended', 'prev_unknown']}) }}
 )
 
-select
-    {{ dims | join(', ') }},
-    {%- for m in measures %}
-    max(value) filter (where measure = '{{ m }}' and not suppressed) as {{ m }},
-    coalesce(bool_or(suppressed) filter (where measure = '{{ m }}'), false) as {{ m }}_suppressed
-    {%- if not loop.last %},{% endif %}
-    {%- endfor %}
-from published
-group by {{ dims | join(', ') }}
+{{ published_wide('published', dims, measures) }}

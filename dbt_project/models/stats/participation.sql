@@ -53,15 +53,7 @@ published as (
 ),
 
 wide as (
-    select
-        {{ dims | join(', ') }},
-        max(value) filter (where measure = 'target_population' and not suppressed) as target_population,
-        coalesce(bool_or(suppressed) filter (where measure = 'target_population'), false)
-            as target_population_suppressed,
-        max(value) filter (where measure = 'screened' and not suppressed) as screened,
-        coalesce(bool_or(suppressed) filter (where measure = 'screened'), false) as screened_suppressed
-    from published
-    group by {{ dims | join(', ') }}
+    {{ published_wide('published', dims, ['target_population', 'screened']) }}
 )
 
 select

@@ -32,15 +32,7 @@ published as (
 ),
 
 wide as (
-    select
-        {{ dims | join(', ') }},
-        {%- for m in measures %}
-        max(value) filter (where measure = '{{ m }}' and not suppressed) as {{ m }},
-        coalesce(bool_or(suppressed) filter (where measure = '{{ m }}'), false) as {{ m }}_suppressed
-        {%- if not loop.last %},{% endif %}
-        {%- endfor %}
-    from published
-    group by {{ dims | join(', ') }}
+    {{ published_wide('published', dims, measures) }}
 ),
 
 rates as (
