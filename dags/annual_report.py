@@ -31,12 +31,11 @@ def annual_report():
     @task(inlets=[STATS])
     def write_report(data_interval_end=None) -> list[str]:
         """The tables of the fiscal year that ended before this run."""
-        from kenshin.programmes import fiscal_year
-        from kenshin.reports import write_annual_report
+        from kenshin.reports import report_fiscal_year, write_annual_report
         from kenshin_airflow import warehouse_url
 
-        end = data_interval_end.in_timezone(TIMEZONE).date()
-        return [str(p) for p in write_annual_report(fiscal_year(end) - 1, warehouse_url())]
+        year = report_fiscal_year(data_interval_end.in_timezone(TIMEZONE).date())
+        return [str(p) for p in write_annual_report(year, warehouse_url())]
 
     write_report()
 

@@ -193,9 +193,9 @@ def splink_month(url: str, truth_dir: str, period: str) -> dict:
     import pyarrow.parquet as pq
 
     from kenshin.bench_splink import link_with_splink
+    from kenshin.normalize import month_bounds
 
-    first = dt.date(int(period[:4]), int(period[4:]), 1)
-    last = dt.date(first.year + first.month // 12, first.month % 12 + 1, 1) - dt.timedelta(days=1)
+    first, last = month_bounds(dt.date(int(period[:4]), int(period[4:]), 1))
     with psycopg.connect(url) as conn:
         loads = dict(conn.execute("select load_id, file_name from ops.load_manifest where source = 'kenshin' "
                                   "and status = 'loaded' and period = %s", (period,)).fetchall())

@@ -91,6 +91,13 @@ def to_era(value: dt.date) -> str:
     raise BadValue("date before 明治")
 
 
+def month_bounds(day: dt.date) -> tuple[dt.date, dt.date]:
+    """First and last day of the calendar month of `day`."""
+    first = day.replace(day=1)
+    nxt = dt.date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return first, nxt - dt.timedelta(days=1)
+
+
 _MYNUMBER_WEIGHTS = [n + 1 if n <= 6 else n - 5 for n in range(1, 12)]
 
 

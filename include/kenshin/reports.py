@@ -52,6 +52,11 @@ def _rows(url: str, fiscal_year: int) -> list[list[str]]:
     return out
 
 
+def report_fiscal_year(run_date) -> int:
+    """The fiscal year an annual run on `run_date` reports: the last one that ended."""
+    return programmes.fiscal_year(run_date) - 1
+
+
 def write_annual_report(fiscal_year: int, url: str | None = None) -> tuple[Path, Path]:
     """Write the CSV and XLSX of one fiscal year; returns their paths."""
     from openpyxl import Workbook

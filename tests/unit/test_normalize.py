@@ -82,3 +82,10 @@ def test_postal_code():
     assert nz.postal_code("2110063") == "211-0063"
     with pytest.raises(nz.BadValue):
         nz.postal_code("21-10063")
+
+
+def test_month_bounds_handles_december_and_leap_february():
+    import datetime as dt
+
+    assert nz.month_bounds(dt.date(2026, 12, 15)) == (dt.date(2026, 12, 1), dt.date(2026, 12, 31))
+    assert nz.month_bounds(dt.date(2028, 2, 3)) == (dt.date(2028, 2, 1), dt.date(2028, 2, 29))

@@ -63,9 +63,7 @@ def _names(kana: str, kanji: str) -> tuple[str | None, str | None, str | None, s
 
 
 def _month_bounds(period: str) -> tuple[dt.date, dt.date]:
-    first = dt.date(int(period[:4]), int(period[4:]), 1)
-    nxt = dt.date(first.year + first.month // 12, first.month % 12 + 1, 1)
-    return first, nxt - dt.timedelta(days=1)
+    return nz.month_bounds(dt.date(int(period[:4]), int(period[4:]), 1))
 
 
 class _ClinicSource(Source):
@@ -97,7 +95,7 @@ class _ClinicSource(Source):
 
     def available_from(self, stamp: dt.date) -> dt.date:
         # A month's results are complete once the month is over.
-        return _month_bounds(stamp.strftime("%Y%m"))[1] + dt.timedelta(days=1)
+        return nz.month_bounds(stamp)[1] + dt.timedelta(days=1)
 
     def lock_name(self, file_name: str) -> str:
         # Clinics' files commute up to promotion: staging, the gate and matching

@@ -33,7 +33,7 @@ import pyarrow as pa
 
 from kenshin import programmes
 from kenshin.layout import write_records
-from kenshin.normalize import to_era
+from kenshin.normalize import month_bounds, to_era
 from kenshin.synth.names import half_width
 from kenshin.synth.registry import RESIDENT
 
@@ -64,11 +64,6 @@ VARIANTS = {"高": "髙", "崎": "﨑", "辺": "邉", "斎": "齋", "沢": "澤"
             "富": "冨", "寿": "壽", "実": "實", "条": "條"}
 KANA_SWAP = "アイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワン"
 _NUMBERS = (re.compile(r"([0-9０-９]+)丁目"), re.compile(r"([0-9０-９]+)番地?"), re.compile(r"([0-9０-９]+)号室?"))
-
-
-def _month_last(day: dt.date) -> dt.date:
-    nxt = dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
-    return nxt - dt.timedelta(days=1)
 
 
 class ClinicMonths:
@@ -280,7 +275,7 @@ class ClinicMonths:
             code = self.clinics[clinic]
             name = f"kenshin_{code}_{period}.csv"
             rows.sort(key=lambda r: r["exam_date"])
-            created = _month_last(rows[0]["exam_date"]) + dt.timedelta(days=int(self.rng.integers(1, 8)))
+            created = month_bounds(rows[0]["exam_date"])[1] + dt.timedelta(days=int(self.rng.integers(1, 8)))
             out = []
             for n, r in enumerate(rows, start=1):
                 noise = list(r["noise"])
@@ -310,7 +305,7 @@ class ClinicMonths:
             code = self.clinics[hospital]
             name = f"seiken_{code}_{period}.csv"
             rows.sort(key=lambda r: r["followup_date"])
-            created = _month_last(rows[0]["followup_date"]) + dt.timedelta(days=int(self.rng.integers(1, 8)))
+            created = month_bounds(rows[0]["followup_date"])[1] + dt.timedelta(days=int(self.rng.integers(1, 8)))
             out = []
             for n, r in enumerate(rows, start=1):
                 aid = r["addressee_id"] if self.rng.random() < 0.3 else ""
