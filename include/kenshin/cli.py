@@ -169,11 +169,13 @@ def marts_docs() -> None:
 
 
 @marts_group.command("build")
-def marts_build() -> None:
+@click.option("--full-refresh", is_flag=True,
+              help="Rebuild the incremental models whole (after a change of their logic).")
+def marts_build(full_refresh: bool) -> None:
     """dbt build (seeds, models, tests), then publish the statistics if all passed."""
     from kenshin import marts
 
-    if not marts.build():
+    if not marts.build(full_refresh=full_refresh):
         raise click.ClickException("dbt build failed: statistics not published (see .local/dbt/logs/dbt.log)")
     click.echo("marts built, statistics published")
 

@@ -65,9 +65,11 @@ def ensure_manifest(url: str | None = None) -> None:
         parse(url)
 
 
-def build(url: str | None = None, *, vars: dict | None = None) -> bool:
-    """`dbt build` (seeds, models, tests); publish the statistics when all passed."""
-    ok = run_dbt(["build", "--quiet"], url, vars=vars).success
+def build(url: str | None = None, *, vars: dict | None = None, full_refresh: bool = False) -> bool:
+    """`dbt build` (seeds, models, tests); publish the statistics when all passed.
+    The intermediate models are incremental; `full_refresh` rebuilds them whole
+    (after a change of the models' logic or of a closed year's ledger)."""
+    ok = run_dbt(["build", "--quiet", *(["--full-refresh"] if full_refresh else [])], url, vars=vars).success
     if ok:
         publish_stats(url)
     return ok

@@ -84,17 +84,30 @@ def test_small_counts_are_suppressed_with_their_complements_and_stats_is_all_the
 
 
 def test_the_gates_fail_on_a_duplicated_screening(db_url):
-    """A screening counted twice in the facts: uniqueness and reconciliation with
-    core both fail (the marts_build DAG stops publication on them)."""
+    """A screening counted twice in the facts (a second row under another id):
+    reconciliation with core and of the statistics with the facts both fail (the
+    marts_build DAG stops publication on them). The same id twice cannot even be
+    stored: int_screening_enriched has a unique index on screening_id."""
     build_cohort(db_url)
     assert run_dbt(["build", "--quiet"], db_url, vars={"suppress_below": 1}).success
     with psycopg.connect(db_url) as conn:
-        conn.execute("insert into marts.fct_screening select * from marts.fct_screening limit 1")
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            with conn.transaction():
+                conn.execute("insert into marts_staging.int_screening_enriched "
+                             "select * from marts_staging.int_screening_enriched limit 1")
+        conn.execute("""insert into marts_staging.int_screening_enriched
+                        select (select max(screening_id) + 1 from marts_staging.int_screening_enriched),
+                               addressee_id, person_key, exam_type, programme, exam_date, fiscal_year, sex, ward_code,
+                               age_in_fiscal_year, age_band, result_code, needs_detailed_exam,
+                               previous_fiscal_year, is_first_time, is_interval_kept, next_due_from,
+                               detailed_exam_date, detailed_exam_outcome, detailed_exam_status, cancer_found,
+                               built_at
+                          from marts_staging.int_screening_enriched
+                         where age_band is not null and exam_type = '04' limit 1""")
     result = run_dbt(["test", "--select", "fct_screening", "reconcile_fct_screening_with_core"], db_url)
     assert not result.success
     failed = sorted(r.node.name for r in result.result if r.status == "fail")
-    assert failed == ["reconcile_fct_screening_with_core", "reconcile_process_indicators_with_fct",
-                      "unique_fct_screening_screening_id"]
+    assert failed == ["reconcile_fct_screening_with_core", "reconcile_process_indicators_with_fct"]
 
 
 # 20 more men of 47: the men's row then has one small cell (5 men of 40-44) next to
@@ -179,3 +192,84 @@ def test_annual_report_writes_the_published_tables_as_csv_and_xlsx(db_url, tmp_p
     sheet = load_workbook(xlsx_path)["04 大腸がん検診"]
     assert [c.value for c in sheet[1]][:2] == ["年度", "検診種別"]
     assert sheet.max_row == len(table)
+
+
+INCREMENTAL = {
+    "marts_staging.int_screening_enriched": "screening_id",
+    "marts_staging.int_screening_counts": "fiscal_year, exam_type, ward_code, sex, age_band, is_first_time",
+    "marts_staging.int_people_screened": "fiscal_year, exam_type, ward_code, sex, age_band",
+    "marts_staging.int_target_population": "fiscal_year, exam_type, ward_code, sex, age_band",
+    "stats.process_indicators": "fiscal_year, exam_type, sex, age_band",
+    "stats.participation": "fiscal_year, exam_type, ward_code, sex, age_band",
+    "stats.ministry_report": "fiscal_year, exam_type, sex, age_band, first_time",
+}
+
+
+def contents(url: str) -> dict[str, list[tuple]]:
+    """Every incremental model and published table, without the build times."""
+    out = {}
+    with psycopg.connect(url) as conn:
+        for table, order in INCREMENTAL.items():
+            cur = conn.execute(f"select * from {table} order by {order}")
+            keep = [i for i, c in enumerate(cur.description) if c.name != "built_at"]
+            out[table] = [tuple(r[i] for i in keep) for r in cur.fetchall()]
+    return out
+
+
+def test_an_incremental_build_after_changes_equals_a_full_rebuild(db_url):
+    """New screenings (a new fiscal year, a biennial window), a new and a corrected
+    detailed-exam outcome, a corrected result, a deleted screening and a move:
+    the incremental build rebuilds only what they touch, and ends where a
+    full rebuild does."""
+    build_cohort(db_url)
+    # no look-back margin: what changed before the first build must not be rebuilt
+    policy = {"suppress_below": 1, "incremental_lookback_hours": 0}
+    assert build(db_url, vars=policy)
+    with psycopg.connect(db_url) as conn:
+        first_build = conn.execute("select max(built_at) from marts_staging.int_screening_enriched").fetchone()[0]
+        conn.execute("""insert into core.screening (addressee_id, exam_type, exam_date, clinic_code, result_code,
+                               fee_exempt, link_method, load_id, line_no)
+                        values ('0000000001', '04', '2026-05-01', '1413050001', '3', false, 'fixture', 1, 101),
+                               ('0000000009', '07', '2026-06-01', '1413050001', '1', false, 'fixture', 1, 102),
+                               ('0000000006', '07', '2025-06-01', '1413050001', '1', false, 'fixture', 1, 103)""")
+        unknown = conn.execute("""select s.screening_id, s.addressee_id from core.screening s
+                                   where s.result_code = '3' and s.exam_date = '2025-10-01'
+                                     and not exists (select 1 from core.detailed_exam d
+                                                      where d.screening_id = s.screening_id)
+                                   order by 1 limit 1""").fetchone()
+        conn.execute("""insert into core.detailed_exam (screening_id, addressee_id, followup_date, outcome,
+                               clinic_code, link_method, load_id, line_no)
+                        values (%s, %s, '2026-01-10', '4', '1413050001', 'fixture', 1, 104)""", unknown)
+        conn.execute("update core.detailed_exam set outcome = '2', updated_at = now() "
+                     "where screening_id = (select min(screening_id) from core.detailed_exam where outcome = '1')")
+        conn.execute("update core.screening set result_code = '3', updated_at = now() "
+                     "where addressee_id = '0000000003' and exam_type = '04'")
+        conn.execute("delete from core.screening where addressee_id = '0000000002'")
+        conn.execute("update core.person_version set valid_to = '2026-06-01' where addressee_id = '0000000011'")
+        conn.execute("""insert into core.person_version (addressee_id, valid_from, household_id, name_kanji, name_kana,
+                               name_kanji_key, name_kana_key, sex, birth_date, relationship, postal_code, ward_code,
+                               address, address_key, status, protection_flag, attrs_hash, change_event, load_id,
+                               line_no)
+                        select addressee_id, '2026-06-01', household_id, name_kanji, name_kana, name_kanji_key,
+                               name_kana_key, sex, birth_date, relationship, '215-0004', '141372', address,
+                               address_key, status, protection_flag, 'y', '03', load_id, 105
+                          from core.person_version where addressee_id = '0000000011'""")
+        conn.execute("update core.person set updated_at = now() where addressee_id = '0000000011'")
+
+    assert build(db_url, vars=policy)
+    incremental = contents(db_url)
+    with psycopg.connect(db_url) as conn:
+        untouched = conn.execute("select count(*) from marts_staging.int_screening_enriched where built_at = %s",
+                                 (first_build,)).fetchone()[0]
+        rebuilt_years = [r[0] for r in conn.execute(
+            "select distinct fiscal_year from marts_staging.int_screening_counts where built_at > %s order by 1",
+            (first_build,))]
+    # the four people nobody touched keep their rows from the first build (persons 7, 8,
+    # 10, 12); the ten rows of the seven touched ones are rebuilt; both fiscal years changed
+    assert len(incremental["marts_staging.int_screening_enriched"]) == 14
+    assert untouched == 4
+    assert rebuilt_years == [2025, 2026]
+    assert 2026 in {r[0] for r in incremental["stats.participation"]}
+
+    assert build(db_url, vars=policy, full_refresh=True)
+    assert contents(db_url) == incremental

@@ -1,7 +1,52 @@
 -- Every screening with what statistics and the history need: programme,
 -- fiscal year, the person as of the exam date (sex, ward, age in the fiscal
 -- year), first-time flag, previous screening of the programme, detailed-exam status.
-with screening as (
+--
+-- Incremental: a monthly run rebuilds only the people whose screenings,
+-- detailed exams or ledger entry changed since the last build (a person's
+-- first-time flags and intervals depend on all their screenings, so all of a
+-- changed person's rows are rebuilt). Deleted screenings (corrections, purges)
+-- leave no change marker; the post-hook removes every row whose screening is no
+-- longer in core. `dbt build --full-refresh` rebuilds everything.
+{{ config(
+    materialized='incremental',
+    unique_key='screening_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    indexes=[
+        {'columns': ['screening_id'], 'unique': True},
+        {'columns': ['addressee_id']},
+        {'columns': ['fiscal_year', 'exam_type']},
+        {'columns': ['built_at']},
+    ],
+    post_hook=["
+        {% if is_incremental() %}
+        delete from {{ this }} as t
+        where not exists (select 1 from {{ ref('stg_core__screening') }} as s where s.screening_id = t.screening_id)
+        {% endif %}"],
+) }}
+
+with
+{% if is_incremental() %}
+since as (
+    -- the last build, less a margin for transactions that were still open then
+    select max(built_at) - interval '{{ var("incremental_lookback_hours") }} hours' as changed_after
+    from {{ this }}
+),
+
+changed_people as (
+    select addressee_id from {{ ref('stg_core__screening') }}
+    where updated_at > (select changed_after from since)
+    union
+    select addressee_id from {{ ref('stg_core__detailed_exam') }}
+    where updated_at > (select changed_after from since)
+    union
+    select addressee_id from {{ ref('stg_core__person') }}
+    where updated_at > (select changed_after from since)
+),
+{% endif %}
+
+screening as (
     select
         s.screening_id,
         s.addressee_id,
@@ -17,21 +62,22 @@ with screening as (
     inner join {{ ref('stg_core__person') }} as p on s.addressee_id = p.addressee_id
     inner join {{ ref('exam_types') }} as t on s.exam_type = t.exam_type
     inner join {{ ref('result_codes') }} as r on s.result_code = r.result_code
+    {% if is_incremental() %}
+    where s.addressee_id in (select addressee_id from changed_people)
+    {% endif %}
 ),
 
 as_of_exam as (
-    -- the version valid on the exam date, or the first one for an exam before the ledger began
+    -- the version valid on the exam date; for an exam in a gap of residence, the
+    -- last version before it; for one before the ledger began, the first version
     select distinct on (s.screening_id)
         s.screening_id,
         v.sex,
         v.birth_date,
         v.ward_code
     from screening as s
-    inner join {{ ref('stg_core__person_version') }} as v
-        on s.addressee_id = v.addressee_id
-        and (v.valid_from <= s.exam_date or v.is_first_version)
-        and (v.valid_to is null or v.valid_to > s.exam_date)
-    order by s.screening_id, v.valid_from desc
+    inner join {{ ref('stg_core__person_version') }} as v on s.addressee_id = v.addressee_id
+    order by s.screening_id, (v.valid_from <= s.exam_date) desc, abs(s.exam_date - v.valid_from)
 ),
 
 previous as (
@@ -53,6 +99,7 @@ select
     a.sex,
     a.ward_code,
     {{ fiscal_year_age('a.birth_date', 's.fiscal_year') }} as age_in_fiscal_year,
+    b.age_band,
     s.result_code,
     s.needs_detailed_exam,
     p.previous_fiscal_year,
@@ -73,9 +120,12 @@ select
         -- no outcome reported: 未把握 (the platform has no report of non-attendance yet)
         else 'unknown'
     end as detailed_exam_status,
-    coalesce(o.is_cancer, false) as cancer_found
+    coalesce(o.is_cancer, false) as cancer_found,
+    now() as built_at
 from screening as s
 inner join as_of_exam as a on s.screening_id = a.screening_id
 inner join previous as p on s.screening_id = p.screening_id
+left join {{ ref('age_bands') }} as b
+    on {{ fiscal_year_age('a.birth_date', 's.fiscal_year') }} between b.min_age and b.max_age
 left join {{ ref('stg_core__detailed_exam') }} as d on s.screening_id = d.screening_id
 left join {{ ref('detailed_exam_outcomes') }} as o on d.outcome = o.outcome

@@ -3,12 +3,29 @@
 -- age and insurance admit, by ward, sex and age band. People are counted into
 -- (fiscal year, ward, sex, age) cells first and the programme rules applied to
 -- the cells: a decade of a 1.56M city is 15M person-years, not 15M x 12 rows.
+--
+-- Incremental by fiscal year: a year is counted when it first has screenings
+-- and recounted while it is the latest one (late registry corrections of its
+-- first day); a closed year's denominators stay as counted. A registry
+-- correction reaching back into a closed year needs `--full-refresh`.
+{{ config(
+    materialized='incremental',
+    unique_key='fiscal_year',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    post_hook=["{{ drop_years_without_facts(ref('int_screening_counts')) }}"],
+) }}
+
 with years as (
     select
         fiscal_year,
         greatest(make_date(fiscal_year, {{ var('fiscal_year_start_month', 4) }}, 1),
                  (select min(valid_from) from {{ ref('stg_core__person_version') }})) as as_of
-    from (select distinct fiscal_year from {{ ref('int_screening_enriched') }}) as y
+    from (select distinct fiscal_year from {{ ref('int_screening_counts') }}) as y
+    {%- if is_incremental() %}
+    where fiscal_year not in (select fiscal_year from {{ this }})
+       or fiscal_year = (select max(fiscal_year) from {{ ref('int_screening_counts') }})
+    {%- endif %}
 ),
 
 residents as (
@@ -53,7 +70,8 @@ select
     c.ward_code,
     c.sex,
     b.age_band,
-    sum(c.people) as target_population
+    sum(c.people) as target_population,
+    now() as built_at
 from cells as c
 inner join {{ ref('exam_types') }} as t
     on c.population = t.population

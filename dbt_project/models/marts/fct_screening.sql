@@ -1,10 +1,13 @@
 -- One row per screening, pseudonymous: the fact table statistics are built from.
+-- A view: int_screening_enriched holds each screening once (incrementally); the
+-- marts are what each audience may see of it.
+{{ config(materialized='view') }}
 select
     screening_id,
     person_key,
     fiscal_year,
     age_in_fiscal_year,
-    b.age_band,
+    age_band,
     sex,
     ward_code,
     exam_type,
@@ -14,7 +17,6 @@ select
     needs_detailed_exam,
     detailed_exam_status,
     detailed_exam_outcome,
-    cancer_found
-from {{ ref('int_screening_enriched') }} as e
-left join {{ ref('age_bands') }} as b
-    on e.age_in_fiscal_year between b.min_age and b.max_age
+    cancer_found,
+    built_at
+from {{ ref('int_screening_enriched') }}

@@ -1,4 +1,6 @@
 -- 経年管理: each person's screenings per programme over the years (staff only).
+-- A view on int_screening_enriched (indexed by addressee_id for one person's history).
+{{ config(materialized='view') }}
 select
     addressee_id,
     person_key,

@@ -1,5 +1,7 @@
 select
     screening_id,
+    addressee_id,
     followup_date,
-    outcome
+    outcome,
+    updated_at
 from {{ source('core', 'detailed_exam') }}

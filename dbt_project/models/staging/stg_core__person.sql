@@ -1,4 +1,5 @@
 select
     addressee_id,
-    person_key
+    person_key,
+    updated_at
 from {{ source('core', 'person') }}

@@ -7,36 +7,39 @@
 {%- set outcomes = ['prev_cancer', 'prev_suspected', 'prev_other_disease', 'prev_no_abnormality'] %}
 {%- set measures = ['screened', 'needing_detailed_exam', 'prev_needing_detailed_exam'] + outcomes
                    + ['prev_not_attended', 'prev_unknown'] %}
-with facts as (
+with cells as (
     select
-        f.fiscal_year,
-        f.exam_type,
-        f.sex,
-        f.age_band,
-        case when f.is_first_time then 'first' else 'repeat' end as first_time,
-        f.needs_detailed_exam,
-        f.detailed_exam_status,
-        f.detailed_exam_outcome
-    from {{ ref('fct_screening') }} as f
-    inner join {{ ref('exam_types') }} as t on f.exam_type = t.exam_type and t.is_cancer
-    where f.age_band is not null
+        c.fiscal_year,
+        c.exam_type,
+        c.sex,
+        c.age_band,
+        case when c.is_first_time then 'first' else 'repeat' end as first_time,
+        c.screened,
+        c.needing_detailed_exam,
+        c.outcome_cancer,
+        c.outcome_suspected,
+        c.outcome_other_disease,
+        c.outcome_no_abnormality,
+        c.detailed_exam_not_attended,
+        c.detailed_exam_unknown
+    from {{ ref('int_screening_counts') }} as c
+    inner join {{ ref('exam_types') }} as t on c.exam_type = t.exam_type and t.is_cancer
+    where c.age_band is not null
 ),
 
--- each screening counts in its own year's block and in the next year's follow-up block
+-- each year's cells count in their own year's block and in the next year's follow-up block
 rows_by_report_year as (
     select fiscal_year, exam_type, sex, age_band, first_time,
-           1 as screened, needs_detailed_exam::int as needing_detailed_exam,
+           screened, needing_detailed_exam,
            0 as prev_needing_detailed_exam, 0 as prev_cancer, 0 as prev_suspected, 0 as prev_other_disease,
            0 as prev_no_abnormality, 0 as prev_not_attended, 0 as prev_unknown
-    from facts
+    from cells
     union all
     select fiscal_year + 1, exam_type, sex, age_band, first_time, 0, 0,
-           1,
-           (detailed_exam_outcome = '1')::int, (detailed_exam_outcome = '2')::int,
-           (detailed_exam_outcome = '3')::int, (detailed_exam_outcome = '4')::int,
-           (detailed_exam_status = 'not_attended')::int, (detailed_exam_status = 'unknown')::int
-    from facts
-    where needs_detailed_exam
+           needing_detailed_exam, outcome_cancer, outcome_suspected, outcome_other_disease,
+           outcome_no_abnormality, detailed_exam_not_attended, detailed_exam_unknown
+    from cells
+    where needing_detailed_exam > 0
 ),
 
 counts as (

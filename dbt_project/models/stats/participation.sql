@@ -3,32 +3,14 @@
 -- biennial programmes count this and the previous fiscal year (screened last FY +
 -- this FY - both, DOMAIN.md). Counts 1-9 suppressed.
 {%- set dims = ['fiscal_year', 'exam_type', 'ward_code', 'sex', 'age_band'] %}
-with screened as (
-    -- people screened in the fiscal year (biennial programmes: or the one before),
-    -- each counted once, in the ward, sex and age band of their latest screening
-    select
-        y.fiscal_year,
-        f.exam_type,
-        f.person_key,
-        (array_agg(f.ward_code order by f.fiscal_year desc, f.screening_id desc))[1] as ward_code,
-        (array_agg(f.sex order by f.fiscal_year desc, f.screening_id desc))[1] as sex,
-        (array_agg(f.age_band order by f.fiscal_year desc, f.screening_id desc))[1] as age_band
-    from {{ ref('fct_screening') }} as f
-    inner join {{ ref('exam_types') }} as t on f.exam_type = t.exam_type
-    inner join (select distinct fiscal_year from {{ ref('int_target_population') }}) as y
-        on f.fiscal_year between y.fiscal_year - (case when t.interval_years >= 2 then 1 else 0 end)
-                             and y.fiscal_year
-    group by y.fiscal_year, f.exam_type, f.person_key
-),
-
-cells as (
+with cells as (
     select fiscal_year, exam_type, ward_code, sex, age_band, target_population, 0 as screened
     from {{ ref('int_target_population') }}
     union all
-    select fiscal_year, exam_type, ward_code, sex, age_band, 0, count(*)
-    from screened
+    select fiscal_year, exam_type, ward_code, sex, age_band, 0, people_screened
+    from {{ ref('int_people_screened') }}
     where age_band is not null
-    group by fiscal_year, exam_type, ward_code, sex, age_band
+      and fiscal_year in (select fiscal_year from {{ ref('int_target_population') }})
 ),
 
 counts as (

@@ -11,15 +11,12 @@ with counts as (
         exam_type,
         coalesce(sex::text, 'all') as sex,
         coalesce(age_band, 'all') as age_band,
-        count(*) as screened,
-        count(*) filter (where needs_detailed_exam) as needing_detailed_exam,
-        count(*) filter (where detailed_exam_status = 'attended') as detailed_exam_attended,
-        count(*) filter (where detailed_exam_status = 'not_attended') as detailed_exam_not_attended,
-        count(*) filter (where detailed_exam_status = 'unknown') as detailed_exam_unknown,
-        count(*) filter (where cancer_found) as cancers_found
-    from {{ ref('fct_screening') }} as f
-    where exists (select 1 from {{ ref('exam_types') }} as t where t.exam_type = f.exam_type and t.is_cancer)
-      and f.age_band is not null
+        {%- for m in measures %}
+        sum({{ m }}) as {{ m }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from {{ ref('int_screening_counts') }} as c
+    where exists (select 1 from {{ ref('exam_types') }} as t where t.exam_type = c.exam_type and t.is_cancer)
+      and c.age_band is not null
     group by grouping sets (
         (fiscal_year, exam_type, sex, age_band), (fiscal_year, exam_type, sex),
         (fiscal_year, exam_type, age_band), (fiscal_year, exam_type))

@@ -1,0 +1,46 @@
+{#
+  Incremental aggregates by fiscal year (int_screening_counts, int_people_screened,
+  int_target_population): which fiscal years of `facts` (fct_screening) a run
+  recomputes. Margins and suppression never cross a fiscal year, so a year is
+  the unit of rebuild.
+
+  fiscal_years_to_rebuild(facts) renders two CTEs:
+    fact_years     (fiscal_year, facts_in_year): the years of `facts` and their row counts;
+    changed_years  (fiscal_year): every year on a full build; on an incremental one,
+                   the years with rows of `facts` built since this model was, and
+                   the years whose row count differs from the one this model last
+                   saw (screenings deleted by a correction or a purge leave no newer row).
+  The model stores facts_in_year and built_at for the next run's comparison.
+#}
+{% macro fiscal_years_to_rebuild(facts) %}
+fact_years as (
+    select fiscal_year, count(*) as facts_in_year
+    from {{ facts }}
+    group by fiscal_year
+),
+
+changed_years as (
+    {%- if is_incremental() %}
+    select distinct fiscal_year
+    from {{ facts }}
+    where built_at > (select max(built_at) from {{ this }})
+    union
+    select coalesce(f.fiscal_year, t.fiscal_year)
+    from fact_years as f
+    full join (select fiscal_year, max(facts_in_year) as facts_in_year from {{ this }} group by fiscal_year) as t
+        on f.fiscal_year = t.fiscal_year
+    where f.facts_in_year is distinct from t.facts_in_year
+    {%- else %}
+    select fiscal_year from fact_years
+    {%- endif %}
+)
+{% endmacro %}
+
+{# Post-hook of those models: a fiscal year with no screenings left (all purged)
+   has nothing to insert, so delete+insert alone would keep its old rows. #}
+{% macro drop_years_without_facts(facts) %}
+    {%- if is_incremental() %}
+    delete from {{ this }} as t
+    where not exists (select 1 from {{ facts }} as f where f.fiscal_year = t.fiscal_year)
+    {%- endif %}
+{% endmacro %}
