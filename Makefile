@@ -63,6 +63,7 @@ docs: setup
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check include dags plugins tests
 	$(VENV)/bin/sqlfluff lint include/sql
+	cd dbt_project && ../$(VENV)/bin/sqlfluff lint models tests
 
 clean:
 	rm -rf .local $(VENV)

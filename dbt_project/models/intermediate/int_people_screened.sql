@@ -18,7 +18,11 @@ with
 report_years as (
     select fiscal_year, facts_in_year
     from fact_years
-    where fiscal_year in (select fiscal_year from changed_years union select fiscal_year + 1 from changed_years)
+    where fiscal_year in (
+        select c.fiscal_year from changed_years as c
+        union
+        select c.fiscal_year + 1 from changed_years as c
+    )
 ),
 
 people as (

@@ -35,5 +35,5 @@ select
     now() as built_at
 from {{ ref('fct_screening') }} as f
 inner join fact_years as y on f.fiscal_year = y.fiscal_year
-where f.fiscal_year in (select fiscal_year from changed_years)
+where f.fiscal_year in (select c.fiscal_year from changed_years as c)
 group by f.fiscal_year, f.exam_type, f.ward_code, f.sex, f.age_band, f.is_first_time

@@ -36,13 +36,13 @@ since as (
 
 changed_people as (
     select addressee_id from {{ ref('stg_core__screening') }}
-    where updated_at > (select changed_after from since)
+    where updated_at > (select w.changed_after from since as w)
     union
     select addressee_id from {{ ref('stg_core__detailed_exam') }}
-    where updated_at > (select changed_after from since)
+    where updated_at > (select w.changed_after from since as w)
     union
     select addressee_id from {{ ref('stg_core__person') }}
-    where updated_at > (select changed_after from since)
+    where updated_at > (select w.changed_after from since as w)
 ),
 {% endif %}
 
@@ -63,7 +63,7 @@ screening as (
     inner join {{ ref('exam_types') }} as t on s.exam_type = t.exam_type
     inner join {{ ref('result_codes') }} as r on s.result_code = r.result_code
     {% if is_incremental() %}
-    where s.addressee_id in (select addressee_id from changed_people)
+    where s.addressee_id in (select c.addressee_id from changed_people as c)
     {% endif %}
 ),
 

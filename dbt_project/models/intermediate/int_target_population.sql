@@ -18,13 +18,13 @@
 
 with years as (
     select
-        fiscal_year,
-        greatest(make_date(fiscal_year, {{ var('fiscal_year_start_month', 4) }}, 1),
-                 (select min(valid_from) from {{ ref('stg_core__person_version') }})) as as_of
-    from (select distinct fiscal_year from {{ ref('int_screening_counts') }}) as y
+        y.fiscal_year,
+        greatest(make_date(y.fiscal_year, {{ var('fiscal_year_start_month', 4) }}, 1),
+                 (select min(v.valid_from) from {{ ref('stg_core__person_version') }} as v)) as as_of
+    from (select distinct c.fiscal_year from {{ ref('int_screening_counts') }} as c) as y
     {%- if is_incremental() %}
-    where fiscal_year not in (select fiscal_year from {{ this }})
-       or fiscal_year = (select max(fiscal_year) from {{ ref('int_screening_counts') }})
+    where y.fiscal_year not in (select t.fiscal_year from {{ this }} as t)
+       or y.fiscal_year = (select max(c.fiscal_year) from {{ ref('int_screening_counts') }} as c)
     {%- endif %}
 ),
 
@@ -45,13 +45,13 @@ residents as (
 populations as (
     select fiscal_year, 'all' as population, sex, ward_code, age_in_fiscal_year from residents
     union all
-    select r.fiscal_year, 'nhi', r.sex, r.ward_code, r.age_in_fiscal_year
+    select r.fiscal_year, 'nhi' as population, r.sex, r.ward_code, r.age_in_fiscal_year
     from residents as r
     where exists (select 1 from {{ ref('stg_core__nhi_period') }} as n
                    where n.addressee_id = r.addressee_id and n.qualified_from <= r.as_of
                      and (n.qualified_to is null or n.qualified_to >= r.as_of))
     union all
-    select r.fiscal_year, 'welfare', r.sex, r.ward_code, r.age_in_fiscal_year
+    select r.fiscal_year, 'welfare' as population, r.sex, r.ward_code, r.age_in_fiscal_year
     from residents as r
     where exists (select 1 from {{ ref('stg_core__welfare_period') }} as w
                    where w.addressee_id = r.addressee_id and w.start_date <= r.as_of

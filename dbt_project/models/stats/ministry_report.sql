@@ -35,7 +35,8 @@ rows_by_report_year as (
            0 as prev_no_abnormality, 0 as prev_not_attended, 0 as prev_unknown
     from cells
     union all
-    select fiscal_year + 1, exam_type, sex, age_band, first_time, 0, 0,
+    -- a union's later branch takes its column names from the first one
+    select fiscal_year + 1 as report_year, exam_type, sex, age_band, first_time, 0, 0,  -- noqa: AL03
            needing_detailed_exam, outcome_cancer, outcome_suspected, outcome_other_disease,
            outcome_no_abnormality, detailed_exam_not_attended, detailed_exam_unknown
     from cells

@@ -7,10 +7,10 @@ with cells as (
     select fiscal_year, exam_type, ward_code, sex, age_band, target_population, 0 as screened
     from {{ ref('int_target_population') }}
     union all
-    select fiscal_year, exam_type, ward_code, sex, age_band, 0, people_screened
+    select fiscal_year, exam_type, ward_code, sex, age_band, 0 as target_population, people_screened as screened
     from {{ ref('int_people_screened') }}
     where age_band is not null
-      and fiscal_year in (select fiscal_year from {{ ref('int_target_population') }})
+      and fiscal_year in (select t.fiscal_year from {{ ref('int_target_population') }} as t)
 ),
 
 counts as (

@@ -14,9 +14,9 @@ with counts as (
         {%- for m in measures %}
         sum({{ m }}) as {{ m }}{% if not loop.last %},{% endif %}
         {%- endfor %}
-    from {{ ref('int_screening_counts') }} as c
-    where exists (select 1 from {{ ref('exam_types') }} as t where t.exam_type = c.exam_type and t.is_cancer)
-      and c.age_band is not null
+    from {{ ref('int_screening_counts') }}
+    where exam_type in (select t.exam_type from {{ ref('exam_types') }} as t where t.is_cancer)
+      and age_band is not null
     group by grouping sets (
         (fiscal_year, exam_type, sex, age_band), (fiscal_year, exam_type, sex),
         (fiscal_year, exam_type, age_band), (fiscal_year, exam_type))
@@ -36,12 +36,12 @@ rates as (
     select
         w.*,
         t.programme,
-        round(100.0 * needing_detailed_exam / nullif(screened, 0), 2) as recall_rate,
-        round(100.0 * detailed_exam_attended / nullif(needing_detailed_exam, 0), 2) as followup_rate,
-        round(100.0 * detailed_exam_not_attended / nullif(needing_detailed_exam, 0), 2) as not_attended_rate,
-        round(100.0 * detailed_exam_unknown / nullif(needing_detailed_exam, 0), 2) as unknown_rate,
-        round(100.0 * cancers_found / nullif(screened, 0), 3) as detection_rate,
-        round(100.0 * cancers_found / nullif(needing_detailed_exam, 0), 2) as ppv
+        round(100.0 * w.needing_detailed_exam / nullif(w.screened, 0), 2) as recall_rate,
+        round(100.0 * w.detailed_exam_attended / nullif(w.needing_detailed_exam, 0), 2) as followup_rate,
+        round(100.0 * w.detailed_exam_not_attended / nullif(w.needing_detailed_exam, 0), 2) as not_attended_rate,
+        round(100.0 * w.detailed_exam_unknown / nullif(w.needing_detailed_exam, 0), 2) as unknown_rate,
+        round(100.0 * w.cancers_found / nullif(w.screened, 0), 3) as detection_rate,
+        round(100.0 * w.cancers_found / nullif(w.needing_detailed_exam, 0), 2) as ppv
     from wide as w
     inner join {{ ref('exam_types') }} as t on w.exam_type = t.exam_type
 ),
