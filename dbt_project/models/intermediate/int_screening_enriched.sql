@@ -5,9 +5,12 @@
 -- Incremental: a monthly run rebuilds only the people whose screenings,
 -- detailed exams or ledger entry changed since the last build (a person's
 -- first-time flags and intervals depend on all their screenings, so all of a
--- changed person's rows are rebuilt). Deleted screenings (corrections, purges)
+-- changed person's rows are rebuilt). "Since" is the build's change watermark
+-- (ops.change_watermark, read by the pre-hook before the build's snapshot): the
+-- start of the oldest transaction then open, so a load committed during a
+-- build is picked up by the next one. Deleted screenings (corrections, purges)
 -- leave no change marker; the post-hook removes every row whose screening is no
--- longer in core. `dbt build --full-refresh` rebuilds everything.
+-- longer in core. `kenshin marts build --full-refresh` rebuilds everything.
 {{ config(
     materialized='incremental',
     unique_key='screening_id',
@@ -19,6 +22,7 @@
         {'columns': ['fiscal_year', 'exam_type']},
         {'columns': ['built_at']},
     ],
+    pre_hook=["select set_config('kenshin.change_watermark', ops.change_watermark()::text, true)"],
     post_hook=["
         {% if is_incremental() %}
         delete from {{ this }} as t
@@ -29,9 +33,7 @@
 with
 {% if is_incremental() %}
 since as (
-    -- the last build, less a margin for transactions that were still open then
-    select max(built_at) - interval '{{ var("incremental_lookback_hours") }} hours' as changed_after
-    from {{ this }}
+    select max(change_watermark) as changed_after from {{ this }}
 ),
 
 changed_people as (
@@ -121,7 +123,8 @@ select
         else 'unknown'
     end as detailed_exam_status,
     coalesce(o.is_cancer, false) as cancer_found,
-    now() as built_at
+    now() as built_at,
+    coalesce(current_setting('kenshin.change_watermark', true)::timestamptz, now()) as change_watermark
 from screening as s
 inner join as_of_exam as a on s.screening_id = a.screening_id
 inner join previous as p on s.screening_id = p.screening_id
