@@ -31,7 +31,22 @@ $(UV):
 	python3 -m venv .local/bootstrap
 	.local/bootstrap/bin/pip install -q uv
 
-$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+# Debian packages the letters need: a Japanese font for the PDFs (IPAex Mincho)
+# and pdftotext, which the tests read them back with. Installed when missing
+# and the machine lets us (root with apt-get); otherwise say what to install.
+DEBIAN_PACKAGES := fonts-ipaexfont-mincho poppler-utils
+$(LOCAL)/.debian-packages:
+	@mkdir -p $(LOCAL)
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    (apt-get install -y -qq $$missing || (apt-get update -qq && apt-get install -y -qq $$missing)) >/dev/null; \
+	  else echo "please install the Debian packages: $$missing"; exit 1; fi; \
+	fi
+	touch $@
+
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV) $(LOCAL)/.debian-packages
 	$(UV) sync --frozen
 	touch $@
 

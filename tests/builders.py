@@ -134,24 +134,38 @@ COHORT = tuple(
 )
 
 
+def insert_person(conn, aid: str, sex: int, birth: dt.date, *, valid_from: dt.date = dt.date(2020, 4, 1),
+                  valid_to: dt.date | None = None, status: int = 1, protection_flag: bool = False,
+                  line_no: int = 1, new: bool = True, name_kanji: str = "試験　太郎") -> None:
+    """A ledger entry written straight into core (a fixture load id 1 must exist):
+    the person (when `new`) and one version of them."""
+    if new:
+        conn.execute("insert into core.person (addressee_id, person_key, first_load_id, last_load_id) "
+                     "values (%s, md5(%s), 1, 1)", (aid, aid))
+    conn.execute(
+        """insert into core.person_version (addressee_id, valid_from, valid_to, household_id, name_kanji, name_kana,
+               name_kanji_key, name_kana_key, sex, birth_date, relationship, postal_code, ward_code,
+               address, address_key, status, protection_flag, attrs_hash, change_event, load_id, line_no)
+           values (%s, %s, %s, %s, %s, 'シケン　タロウ', '試験太郎', 'シケンタロウ', %s, %s,
+                   '世帯主', '210-0001', '141313', '川崎市川崎区', '川崎市川崎区', %s, %s, 'x', '00', 1, %s)""",
+        (aid, valid_from, valid_to, aid, name_kanji, sex, birth, status, protection_flag, line_no))
+
+
+def fixture_load(conn) -> None:
+    """The load id 1 fixture rows in core refer to."""
+    conn.execute("insert into ops.load_manifest (file_name, source, sha256, size_bytes, status) "
+                 "values ('fixture', 'fixture', repeat('0', 64), 0, 'rejected')")
+
+
 def build_cohort(url: str, extra: tuple = ()) -> None:
     """The hand-built cohort written straight into core (marts tests: counts known by hand)."""
     import psycopg
 
     with psycopg.connect(url) as conn:
-        conn.execute("insert into ops.load_manifest (file_name, source, sha256, size_bytes, status) "
-                     "values ('fixture', 'fixture', repeat('0', 64), 0, 'rejected')")
+        fixture_load(conn)
         for i, (sex, birth, result, outcome) in enumerate(COHORT + tuple(extra), start=1):
             aid = f"{i:010d}"
-            conn.execute("insert into core.person (addressee_id, person_key, first_load_id, last_load_id) "
-                         "values (%s, md5(%s), 1, 1)", (aid, aid))
-            conn.execute(
-                """insert into core.person_version (addressee_id, valid_from, household_id, name_kanji, name_kana,
-                       name_kanji_key, name_kana_key, sex, birth_date, relationship, postal_code, ward_code,
-                       address, address_key, status, protection_flag, attrs_hash, change_event, load_id, line_no)
-                   values (%s, '2020-04-01', %s, '試験　太郎', 'シケン　タロウ', '試験太郎', 'シケンタロウ', %s, %s,
-                           '世帯主', '210-0001', '141313', '川崎市川崎区', '川崎市川崎区', 1, false, 'x', '00', 1, %s)""",
-                (aid, aid, int(sex), birth, i))
+            insert_person(conn, aid, int(sex), birth, line_no=i)
             sid = conn.execute(
                 """insert into core.screening (addressee_id, exam_type, exam_date, clinic_code, result_code,
                        fee_exempt, link_method, load_id, line_no)

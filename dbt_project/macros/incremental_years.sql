@@ -10,9 +10,10 @@
                    the years with rows of `facts` built since this model was, and
                    the years whose row count differs from the one this model last
                    saw (screenings deleted by a correction or a purge leave no newer row).
-  The model stores facts_in_year and built_at for the next run's comparison.
+  The model stores facts_in_year, built_at and policy for the next run's comparison;
+  when the policy (marts_policy) changed, every year is rebuilt.
 #}
-{% macro fiscal_years_to_rebuild(facts) %}
+{% macro fiscal_years_to_rebuild(facts, stats=false) %}
 fact_years as (
     select fiscal_year, count(*) as facts_in_year
     from {{ facts }}
@@ -30,6 +31,10 @@ changed_years as (
     full join (select fiscal_year, max(facts_in_year) as facts_in_year from {{ this }} group by fiscal_year) as t
         on f.fiscal_year = t.fiscal_year
     where f.facts_in_year is distinct from t.facts_in_year
+    union
+    select f.fiscal_year
+    from fact_years as f
+    where {{ policy_changed(stats) }}
     {%- else %}
     select fiscal_year from fact_years
     {%- endif %}
@@ -44,3 +49,21 @@ changed_years as (
     where not exists (select 1 from {{ facts }} as f where f.fiscal_year = t.fiscal_year)
     {%- endif %}
 {% endmacro %}
+
+{# The vars an incremental model depends on, as one string stored in each row
+   (column policy): a build with other values rebuilds everything, as a full
+   refresh would. The facts depend on the fiscal year and age rules; the
+   statistics also on suppression and the threshold table. #}
+{% macro marts_policy(stats=false) -%}
+    {%- set parts = ["fy_start=" ~ var("fiscal_year_start_month"), "age_ref=" ~ var("age_reference"),
+                     "first_time=" ~ var("first_time_lookback_years")] -%}
+    {%- if stats -%}
+    {%- do parts.extend(["suppress=" ~ var("suppress_below"), "passes=" ~ var("suppression_passes", 4),
+                         "thresholds=" ~ var("threshold_table")]) -%}
+    {%- endif -%}
+    '{{ parts | join(";") }}'
+{%- endmacro %}
+
+{% macro policy_changed(stats=false) -%}
+    ((select p.policy from {{ this }} as p limit 1) is distinct from {{ marts_policy(stats) }})
+{%- endmacro %}

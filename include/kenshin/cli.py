@@ -180,6 +180,51 @@ def marts_build(full_refresh: bool) -> None:
     click.echo("marts built, statistics published")
 
 
+@main.command("eligible")
+@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), required=True, help="The day assessed.")
+@click.option("--addressee-id", "addressee_id", help="One person (宛名番号); everyone on the ledger by default.")
+def eligible(as_of: dt.datetime, addressee_id: str | None) -> None:
+    """対象者判定: one JSON line per person on the ledger on that day, with the
+    programmes (exam types) they are a target of and why not for the others."""
+    import psycopg
+
+    from kenshin import eligibility, programmes
+
+    day = as_of.date()
+    rules = programmes.exam_types()
+    found = False
+    with psycopg.connect(db.database_url()) as conn:
+        for person in eligibility.people(conn, day, addressee_id, rules):
+            found = True
+            verdict = eligibility.assess(person, day, rules)
+            click.echo(json.dumps({
+                "addressee_id": person.addressee_id, "as_of": day.isoformat(),
+                "fiscal_year": programmes.fiscal_year(day),
+                "targets": [code for code, why in verdict.items() if why is None],
+                "not_targets": {code: why for code, why in verdict.items() if why is not None},
+            }, ensure_ascii=False))
+    if addressee_id and not found:
+        raise click.ClickException(f"addressee {addressee_id} is not on the ledger on {day.isoformat()}")
+
+
+@main.group("notices")
+def notices_group() -> None:
+    """Letters: vouchers, invitations and detailed-exam follow-ups (通知)."""
+
+
+@notices_group.command("run")
+@click.option("--kind", type=click.Choice(["VOUCHER", "INVITE", "FOLLOWUP", "FOLLOWUP2"]), required=True)
+@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), required=True, help="The mailing day.")
+@click.option("--dry-run", is_flag=True, help="Counts only: record nothing, write no file.")
+@click.option("--encoding", type=click.Choice(["cp932", "utf-8"]), help="The vendor CSV's (default: config).")
+def notices_run(kind: str, as_of: dt.datetime, dry_run: bool, encoding: str | None) -> None:
+    """Select, record and write one kind's letters (CSV, PDF, manual list); one JSON line."""
+    from kenshin import notices
+
+    click.echo(json.dumps(notices.run(kind, as_of.date(), dry_run=dry_run, encoding=encoding),
+                          ensure_ascii=False))
+
+
 @main.group("report")
 def report_group() -> None:
     """Reports for the ministry (from the published statistics only)."""

@@ -48,6 +48,8 @@ def run_dbt(args: list[str], url: str | None = None, *, vars: dict | None = None
 
 MANIFEST = db.work_dir() / "dbt" / "target" / "manifest.json"
 BUILD_SCHEMA, PUBLISHED_SCHEMA = "stats_build", "stats"
+# columns the incremental stats models keep for their next run, not statistics
+BOOKKEEPING = ("facts_in_year", "built_at", "policy")
 
 
 def parse(url: str | None = None) -> None:
@@ -84,16 +86,24 @@ def docs(url: str | None = None) -> Path:
 
 
 def publish_stats(url: str | None = None) -> list[str]:
-    """Move every table dbt built in `stats_build` into `stats`, replacing the
+    """Copy every table dbt built in `stats_build` into `stats`, replacing the
     published ones, in one transaction: readers see the old statistics or the
     new ones, never half of each. Called only after the whole build and all its
-    tests passed."""
+    tests passed. The build tables stay (they are incremental); their
+    bookkeeping columns are not published."""
     import psycopg
+    from psycopg import sql
 
     with psycopg.connect(url or db.database_url()) as conn:
         tables = [r[0] for r in conn.execute(
             "select tablename from pg_tables where schemaname = %s order by tablename", (BUILD_SCHEMA,))]
         for name in tables:
-            conn.execute(f'drop table if exists "{PUBLISHED_SCHEMA}"."{name}"')
-            conn.execute(f'alter table "{BUILD_SCHEMA}"."{name}" set schema "{PUBLISHED_SCHEMA}"')
+            columns = [r[0] for r in conn.execute(
+                "select column_name from information_schema.columns where table_schema = %s and table_name = %s "
+                "order by ordinal_position", (BUILD_SCHEMA, name)) if r[0] not in BOOKKEEPING]
+            published, built = sql.Identifier(PUBLISHED_SCHEMA, name), sql.Identifier(BUILD_SCHEMA, name)
+            conn.execute(sql.SQL("drop table if exists {}").format(published))
+            conn.execute(sql.SQL("create table {} as select {} from {}").format(
+                published, sql.SQL(", ").join(map(sql.Identifier, columns)), built))
+            conn.execute(sql.SQL("grant select on {} to kenshin_stats").format(published))
     return tables

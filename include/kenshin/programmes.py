@@ -28,6 +28,13 @@ class ExamType:
     interval_years: int | None
     retention_years: int | None
     population: str = "all"   # all | nhi | welfare
+    excluded_population: str | None = None   # e.g. nhi: covered by an insurer's check instead
+    once_per_life: bool = False
+    age_reference: str | None = None   # MM-DD; None = the programmes' common reference day
+
+    def age(self, birth: dt.date, day: dt.date) -> int:
+        """年度年齢 under this programme's reference day."""
+        return fiscal_year_age(birth, day, self.age_reference)
 
     def refusal(self, sex: int, age: int) -> tuple[str, str] | None:
         """(field, reason) when a person of this sex and fiscal-year age may not
@@ -52,7 +59,8 @@ def exam_types() -> dict[str, ExamType]:
             min_age=r.get("min_age"), max_age=r.get("max_age"),
             milestone_ages=tuple(r["milestone_ages"]) if r.get("milestone_ages") else None,
             interval_years=r.get("interval_years"), retention_years=r.get("retention_years"),
-            population=r.get("population", "all"),
+            population=r.get("population", "all"), excluded_population=r.get("excluded_population"),
+            once_per_life=bool(r.get("once_per_life", False)), age_reference=r.get("age_reference"),
         )
         for code, r in rules.items()
     }
@@ -64,6 +72,11 @@ def fiscal_year(day: dt.date) -> int:
     return day.year if day.month >= start else day.year - 1
 
 
+def fiscal_year_start(fy: int) -> dt.date:
+    """The first day of fiscal year `fy`."""
+    return dt.date(fy, int(config.load("programmes")["fiscal_year_start_month"]), 1)
+
+
 def age_on(birth: dt.date, day: dt.date) -> int:
     """Age on `day` as Japanese law counts it (年齢計算ニ関スル法律): a person is
     one year older at the end of the day before the birthday, i.e. their
@@ -72,14 +85,15 @@ def age_on(birth: dt.date, day: dt.date) -> int:
     return nxt.year - birth.year - ((nxt.month, nxt.day) < (birth.month, birth.day))
 
 
-def age_reference_day(day: dt.date) -> dt.date:
-    """The day of `day`'s fiscal year on which the age that counts is reached."""
-    month, dom = (int(x) for x in config.load("programmes")["age_reference"].split("-"))
+def age_reference_day(day: dt.date, reference: str | None = None) -> dt.date:
+    """The day of `day`'s fiscal year on which the age that counts is reached
+    (`reference` MM-DD, else the configured common one)."""
+    month, dom = (int(x) for x in (reference or config.load("programmes")["age_reference"]).split("-"))
     start = int(config.load("programmes")["fiscal_year_start_month"])
     fy = fiscal_year(day)
     return dt.date(fy if month >= start else fy + 1, month, dom)
 
 
-def fiscal_year_age(birth: dt.date, day: dt.date) -> int:
+def fiscal_year_age(birth: dt.date, day: dt.date, reference: str | None = None) -> int:
     """年度年齢: the age reached on the reference day of `day`'s fiscal year."""
-    return age_on(birth, age_reference_day(day))
+    return age_on(birth, age_reference_day(day, reference))

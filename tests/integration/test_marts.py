@@ -101,7 +101,7 @@ def test_the_gates_fail_on_a_duplicated_screening(db_url):
                                age_in_fiscal_year, age_band, result_code, needs_detailed_exam,
                                previous_fiscal_year, is_first_time, is_interval_kept, next_due_from,
                                detailed_exam_date, detailed_exam_outcome, detailed_exam_status, cancer_found,
-                               built_at, change_watermark
+                               row_hash, built_at, change_watermark
                           from marts_staging.int_screening_enriched
                          where age_band is not null and exam_type = '04' limit 1""")
     result = run_dbt(["test", "--select", "fct_screening", "reconcile_fct_screening_with_core"], db_url)
@@ -222,6 +222,10 @@ def test_an_incremental_build_after_changes_equals_a_full_rebuild(db_url):
     the incremental build rebuilds only what they touch, and ends where a
     full rebuild does."""
     build_cohort(db_url)
+    with psycopg.connect(db_url) as conn:  # person 7's 2025 screening is a repeat of 2024's
+        conn.execute("""insert into core.screening (addressee_id, exam_type, exam_date, clinic_code, result_code,
+                               fee_exempt, link_method, load_id, line_no)
+                        values ('0000000007', '04', '2024-10-01', '1413050001', '1', false, 'fixture', 1, 100)""")
     policy = {"suppress_below": 1}
     assert build(db_url, vars=policy)
     with psycopg.connect(db_url) as conn:
@@ -244,6 +248,8 @@ def test_an_incremental_build_after_changes_equals_a_full_rebuild(db_url):
         conn.execute("update core.screening set result_code = '3', updated_at = now() "
                      "where addressee_id = '0000000003' and exam_type = '04'")
         conn.execute("delete from core.screening where addressee_id = '0000000002'")
+        # and the 2024 screening of person 7 was a mistake: the 2025 one becomes first-time
+        conn.execute("delete from core.screening where addressee_id = '0000000007' and exam_date = '2024-10-01'")
         conn.execute("update core.person_version set valid_to = '2026-06-01' where addressee_id = '0000000011'")
         conn.execute("""insert into core.person_version (addressee_id, valid_from, household_id, name_kanji, name_kana,
                                name_kanji_key, name_kana_key, sex, birth_date, relationship, postal_code, ward_code,
@@ -263,12 +269,40 @@ def test_an_incremental_build_after_changes_equals_a_full_rebuild(db_url):
         rebuilt_years = [r[0] for r in conn.execute(
             "select distinct fiscal_year from marts_staging.int_screening_counts where built_at > %s order by 1",
             (first_build,))]
-    # the four people nobody touched keep their rows from the first build (persons 7, 8,
-    # 10, 12); the ten rows of the seven touched ones are rebuilt; both fiscal years changed
+    # rows keep their build time unless their content changed: persons 8, 10 and 12
+    # (untouched), the 2025 colorectal rows of 1, 6 and 9 (new screenings of theirs
+    # came later or in another programme) and person 11 (moved after the exam)
     assert len(incremental["marts_staging.int_screening_enriched"]) == 14
-    assert untouched == 4
+    assert untouched == 7
     assert rebuilt_years == [2025, 2026]
     assert 2026 in {r[0] for r in incremental["stats.participation"]}
 
     assert build(db_url, vars=policy, full_refresh=True)
     assert contents(db_url) == incremental
+
+    # a policy change (the 2023 threshold table) reaches every fiscal year, as a full refresh would
+    policy_2023 = {**policy, "threshold_table": "2023"}
+    assert build(db_url, vars=policy_2023)
+    switched = contents(db_url)
+    assert build(db_url, vars=policy_2023, full_refresh=True)
+    assert contents(db_url) == switched
+    assert switched["stats.process_indicators"] != incremental["stats.process_indicators"]
+
+
+def test_every_column_of_every_model_is_documented(db_url):
+    """The model YAML describes exactly the columns the built relations have."""
+    import json
+
+    from kenshin.marts import MANIFEST
+
+    build_cohort(db_url)
+    assert build(db_url)
+    models = [n for n in json.loads(MANIFEST.read_text())["nodes"].values() if n["resource_type"] == "model"]
+    with psycopg.connect(db_url) as conn:
+        for node in models:
+            built = [r[0] for r in conn.execute(
+                "select column_name from information_schema.columns where table_schema = %s and table_name = %s "
+                "order by ordinal_position", (node["schema"], node["alias"]))]
+            documented = {name for name, c in node["columns"].items() if c.get("description")}
+            assert built, node["name"]
+            assert set(built) == documented, (node["name"], set(built) ^ documented)

@@ -25,30 +25,47 @@ report_years as (
     )
 ),
 
-people as (
-    select
-        y.fiscal_year,
+latest_in_year as (
+    -- each person's latest screening of the exam type in each fiscal year read
+    select distinct on (f.person_key, f.exam_type, f.fiscal_year)
+        f.person_key,
         f.exam_type,
-        (array_agg(f.ward_code order by f.fiscal_year desc, f.screening_id desc))[1] as ward_code,
-        (array_agg(f.sex order by f.fiscal_year desc, f.screening_id desc))[1] as sex,
-        (array_agg(f.age_band order by f.fiscal_year desc, f.screening_id desc))[1] as age_band
+        f.fiscal_year,
+        f.ward_code,
+        f.sex,
+        f.age_band
     from {{ ref('fct_screening') }} as f
-    inner join {{ ref('exam_types') }} as t on f.exam_type = t.exam_type
-    inner join report_years as y
-        on f.fiscal_year between y.fiscal_year - (case when t.interval_years >= 2 then 1 else 0 end)
-                             and y.fiscal_year
-    group by y.fiscal_year, f.exam_type, f.person_key
+    where f.fiscal_year in (select y.fiscal_year from report_years as y union select y.fiscal_year - 1 from report_years as y)
+    order by f.person_key, f.exam_type, f.fiscal_year, f.screening_id desc
+),
+
+counted as (
+    -- a person counts in the year of their screening and, for a biennial
+    -- programme, in the next year too unless screened again then
+    select fiscal_year, exam_type, ward_code, sex, age_band
+    from latest_in_year
+    union all
+    select l.fiscal_year + 1 as fiscal_year, l.exam_type, l.ward_code, l.sex, l.age_band
+    from (
+        select
+            *,
+            lead(fiscal_year) over (partition by person_key, exam_type order by fiscal_year) as next_year
+        from latest_in_year
+    ) as l
+    inner join {{ ref('exam_types') }} as t on l.exam_type = t.exam_type and t.interval_years >= 2
+    where l.next_year is distinct from l.fiscal_year + 1
 )
 
 select
-    p.fiscal_year,
-    p.exam_type,
-    p.ward_code,
-    p.sex,
-    p.age_band,
+    c.fiscal_year,
+    c.exam_type,
+    c.ward_code,
+    c.sex,
+    c.age_band,
     count(*) as people_screened,
     max(y.facts_in_year) as facts_in_year,
-    now() as built_at
-from people as p
-inner join report_years as y on p.fiscal_year = y.fiscal_year
-group by p.fiscal_year, p.exam_type, p.ward_code, p.sex, p.age_band
+    now() as built_at,
+    {{ marts_policy() }} as policy
+from counted as c
+inner join report_years as y on c.fiscal_year = y.fiscal_year
+group by c.fiscal_year, c.exam_type, c.ward_code, c.sex, c.age_band

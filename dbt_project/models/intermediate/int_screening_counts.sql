@@ -32,7 +32,8 @@ select
     count(*) filter (where f.detailed_exam_outcome = '3') as outcome_other_disease,
     count(*) filter (where f.detailed_exam_outcome = '4') as outcome_no_abnormality,
     max(y.facts_in_year) as facts_in_year,
-    now() as built_at
+    now() as built_at,
+    {{ marts_policy() }} as policy
 from {{ ref('fct_screening') }} as f
 inner join fact_years as y on f.fiscal_year = y.fiscal_year
 where f.fiscal_year in (select c.fiscal_year from changed_years as c)

@@ -8,9 +8,12 @@
 -- changed person's rows are rebuilt). "Since" is the build's change watermark
 -- (ops.change_watermark, read by the pre-hook before the build's snapshot): the
 -- start of the oldest transaction then open, so a load committed during a
--- build is picked up by the next one. Deleted screenings (corrections, purges)
--- leave no change marker; the post-hook removes every row whose screening is no
--- longer in core. `kenshin marts build --full-refresh` rebuilds everything.
+-- build is picked up by the next one. Deleted screenings and detailed exams
+-- (corrections, purges) are in ops.deletion_log: their people are rebuilt and
+-- the post-hook removes the deleted rows. A rebuilt row whose content did not
+-- change keeps its built_at (row_hash), so the aggregates downstream recount
+-- only the fiscal years where something changed.
+-- `kenshin marts build --full-refresh` rebuilds everything.
 {{ config(
     materialized='incremental',
     unique_key='screening_id',
@@ -26,7 +29,9 @@
     post_hook=["
         {% if is_incremental() %}
         delete from {{ this }} as t
-        where not exists (select 1 from {{ ref('stg_core__screening') }} as s where s.screening_id = t.screening_id)
+        using {{ source('ops', 'deletion_log') }} as d
+        where d.table_name = 'core.screening' and d.record_id = t.screening_id
+          and not exists (select 1 from {{ ref('stg_core__screening') }} as s where s.screening_id = t.screening_id)
         {% endif %}"],
 ) }}
 
@@ -45,6 +50,9 @@ changed_people as (
     union
     select addressee_id from {{ ref('stg_core__person') }}
     where updated_at > (select w.changed_after from since as w)
+    union
+    select addressee_id from {{ source('ops', 'deletion_log') }}
+    where deleted_at > (select w.changed_after from since as w)
 ),
 {% endif %}
 
@@ -66,6 +74,7 @@ screening as (
     inner join {{ ref('result_codes') }} as r on s.result_code = r.result_code
     {% if is_incremental() %}
     where s.addressee_id in (select c.addressee_id from changed_people as c)
+       or {{ policy_changed() }}
     {% endif %}
 ),
 
@@ -88,47 +97,62 @@ previous as (
         lag(fiscal_year) over (partition by addressee_id, programme order by exam_date, screening_id)
             as previous_fiscal_year
     from screening
+),
+
+enriched as (
+    select
+        s.screening_id,
+        s.addressee_id,
+        s.person_key,
+        s.exam_type,
+        s.programme,
+        s.exam_date,
+        s.fiscal_year,
+        a.sex,
+        a.ward_code,
+        {{ fiscal_year_age('a.birth_date', 's.fiscal_year') }} as age_in_fiscal_year,
+        b.age_band,
+        s.result_code,
+        s.needs_detailed_exam,
+        p.previous_fiscal_year,
+        -- 初回: none of the programme in the previous N fiscal years
+        (p.previous_fiscal_year is null
+         or p.previous_fiscal_year < s.fiscal_year - {{ var('first_time_lookback_years') }}) as is_first_time,
+        -- interval kept: the previous one of the programme at least `interval_years` fiscal years earlier
+        (s.interval_years is null or p.previous_fiscal_year is null
+         or s.fiscal_year - p.previous_fiscal_year >= s.interval_years) as is_interval_kept,
+        case when s.interval_years is not null
+            then make_date(s.fiscal_year + s.interval_years, {{ var('fiscal_year_start_month', 4) }}, 1)
+        end as next_due_from,
+        d.followup_date as detailed_exam_date,
+        d.outcome as detailed_exam_outcome,
+        case
+            when not s.needs_detailed_exam then null
+            when d.outcome is not null then 'attended'
+            -- no outcome reported: 未把握 (the platform has no report of non-attendance yet)
+            else 'unknown'
+        end as detailed_exam_status,
+        coalesce(o.is_cancer, false) as cancer_found
+    from screening as s
+    inner join as_of_exam as a on s.screening_id = a.screening_id
+    inner join previous as p on s.screening_id = p.screening_id
+    left join {{ ref('age_bands') }} as b
+        on {{ fiscal_year_age('a.birth_date', 's.fiscal_year') }} between b.min_age and b.max_age
+    left join {{ ref('stg_core__detailed_exam') }} as d on s.screening_id = d.screening_id
+    left join {{ ref('detailed_exam_outcomes') }} as o on d.outcome = o.outcome
 )
 
 select
-    s.screening_id,
-    s.addressee_id,
-    s.person_key,
-    s.exam_type,
-    s.programme,
-    s.exam_date,
-    s.fiscal_year,
-    a.sex,
-    a.ward_code,
-    {{ fiscal_year_age('a.birth_date', 's.fiscal_year') }} as age_in_fiscal_year,
-    b.age_band,
-    s.result_code,
-    s.needs_detailed_exam,
-    p.previous_fiscal_year,
-    -- 初回: none of the programme in the previous N fiscal years
-    (p.previous_fiscal_year is null
-     or p.previous_fiscal_year < s.fiscal_year - {{ var('first_time_lookback_years') }}) as is_first_time,
-    -- interval kept: the previous one of the programme at least `interval_years` fiscal years earlier
-    (s.interval_years is null or p.previous_fiscal_year is null
-     or s.fiscal_year - p.previous_fiscal_year >= s.interval_years) as is_interval_kept,
-    case when s.interval_years is not null
-        then make_date(s.fiscal_year + s.interval_years, {{ var('fiscal_year_start_month', 4) }}, 1)
-    end as next_due_from,
-    d.followup_date as detailed_exam_date,
-    d.outcome as detailed_exam_outcome,
-    case
-        when not s.needs_detailed_exam then null
-        when d.outcome is not null then 'attended'
-        -- no outcome reported: 未把握 (the platform has no report of non-attendance yet)
-        else 'unknown'
-    end as detailed_exam_status,
-    coalesce(o.is_cancer, false) as cancer_found,
+    e.*,
+    {% if is_incremental() -%}
+    -- an unchanged row keeps the time it was last changed
+    case when old.row_hash = e.row_hash then old.built_at else now() end as built_at,
+    {%- else -%}
     now() as built_at,
-    coalesce(current_setting('kenshin.change_watermark', true)::timestamptz, now()) as change_watermark
-from screening as s
-inner join as_of_exam as a on s.screening_id = a.screening_id
-inner join previous as p on s.screening_id = p.screening_id
-left join {{ ref('age_bands') }} as b
-    on {{ fiscal_year_age('a.birth_date', 's.fiscal_year') }} between b.min_age and b.max_age
-left join {{ ref('stg_core__detailed_exam') }} as d on s.screening_id = d.screening_id
-left join {{ ref('detailed_exam_outcomes') }} as o on d.outcome = o.outcome
+    {%- endif %}
+    coalesce(current_setting('kenshin.change_watermark', true)::timestamptz, now()) as change_watermark,
+    {{ marts_policy() }} as policy
+from (select enriched.*, md5(enriched::text) as row_hash from enriched) as e
+{%- if is_incremental() %}
+left join {{ this }} as old on e.screening_id = old.screening_id
+{%- endif %}

@@ -25,6 +25,7 @@ with years as (
     {%- if is_incremental() %}
     where y.fiscal_year not in (select t.fiscal_year from {{ this }} as t)
        or y.fiscal_year = (select max(c.fiscal_year) from {{ ref('int_screening_counts') }} as c)
+       or {{ policy_changed() }}
     {%- endif %}
 ),
 
@@ -71,7 +72,8 @@ select
     c.sex,
     b.age_band,
     sum(c.people) as target_population,
-    now() as built_at
+    now() as built_at,
+    {{ marts_policy() }} as policy
 from cells as c
 inner join {{ ref('exam_types') }} as t
     on c.population = t.population

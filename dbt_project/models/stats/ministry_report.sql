@@ -2,12 +2,34 @@
 -- type, sex, age band and first-time / repeat (with 'all' margins): screened and
 -- needing detailed exam in that year, and the detailed-exam outcomes of the
 -- PREVIOUS fiscal year's 要精検 (outcomes finish after the screening year).
--- Counts 1-9 suppressed with their complements.
+-- Counts 1-9 suppressed with their complements. Incremental by report year: a
+-- changed fiscal year is recounted with the next one (its follow-up block).
+{{ config(
+    materialized='incremental',
+    unique_key='fiscal_year',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    post_hook=["
+        {% if is_incremental() %}
+        delete from {{ this }} as t
+        where not exists (select 1 from {{ ref('int_screening_counts') }} as c
+                          where c.fiscal_year in (t.fiscal_year, t.fiscal_year - 1))
+        {% endif %}"],
+) }}
 {%- set dims = ['fiscal_year', 'exam_type', 'sex', 'age_band', 'first_time'] %}
 {%- set outcomes = ['prev_cancer', 'prev_suspected', 'prev_other_disease', 'prev_no_abnormality'] %}
 {%- set measures = ['screened', 'needing_detailed_exam', 'prev_needing_detailed_exam'] + outcomes
                    + ['prev_not_attended', 'prev_unknown'] %}
-with cells as (
+with
+{{ fiscal_years_to_rebuild(ref('int_screening_counts'), stats=true) }},
+
+report_years as (
+    select c.fiscal_year from changed_years as c
+    union
+    select c.fiscal_year + 1 from changed_years as c
+),
+
+cells as (
     select
         c.fiscal_year,
         c.exam_type,
@@ -25,6 +47,8 @@ with cells as (
     from {{ ref('int_screening_counts') }} as c
     inner join {{ ref('exam_types') }} as t on c.exam_type = t.exam_type and t.is_cancer
     where c.age_band is not null
+      and (c.fiscal_year in (select r.fiscal_year from report_years as r)
+           or c.fiscal_year + 1 in (select r.fiscal_year from report_years as r))
 ),
 
 -- each year's cells count in their own year's block and in the next year's follow-up block
@@ -54,6 +78,7 @@ counts as (
         sum({{ m }}) as {{ m }}{% if not loop.last %},{% endif %}
         {%- endfor %}
     from rows_by_report_year
+    where fiscal_year in (select r.fiscal_year from report_years as r)
     group by grouping sets (
         (fiscal_year, exam_type, sex, age_band, first_time), (fiscal_year, exam_type, sex, age_band),
         (fiscal_year, exam_type, sex, first_time), (fiscal_year, exam_type, age_band, first_time),
@@ -66,4 +91,10 @@ published as (
                          {'prev_needing_detailed_exam': outcomes + ['prev_not_attended', 'prev_unknown']}) }}
 )
 
-{{ published_wide('published', dims, measures) }}
+select
+    w.*,
+    y.facts_in_year,
+    now() as built_at,
+    {{ marts_policy(stats=true) }} as policy
+from ({{ published_wide('published', dims, measures) }}) as w
+left join fact_years as y on w.fiscal_year = y.fiscal_year

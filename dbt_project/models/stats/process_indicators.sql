@@ -1,11 +1,22 @@
 -- プロセス指標: per fiscal year, exam type, sex and age band (with 'all' margins),
 -- the counts of the ministry's process indicators and their rates, compared
 -- with the selected national thresholds. Counts 1-9 suppressed (macro
--- suppressed_counts); rates only from published counts.
+-- suppressed_counts); rates only from published counts. Incremental by fiscal
+-- year: margins and suppression never cross one.
+{{ config(
+    materialized='incremental',
+    unique_key='fiscal_year',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    post_hook=["{{ drop_years_without_facts(ref('int_screening_counts')) }}"],
+) }}
 {%- set dims = ['fiscal_year', 'exam_type', 'sex', 'age_band'] %}
 {%- set measures = ['screened', 'needing_detailed_exam', 'detailed_exam_attended', 'detailed_exam_not_attended',
                     'detailed_exam_unknown', 'cancers_found'] %}
-with counts as (
+with
+{{ fiscal_years_to_rebuild(ref('int_screening_counts'), stats=true) }},
+
+counts as (
     select
         fiscal_year,
         exam_type,
@@ -17,6 +28,7 @@ with counts as (
     from {{ ref('int_screening_counts') }}
     where exam_type in (select t.exam_type from {{ ref('exam_types') }} as t where t.is_cancer)
       and age_band is not null
+      and fiscal_year in (select c.fiscal_year from changed_years as c)
     group by grouping sets (
         (fiscal_year, exam_type, sex, age_band), (fiscal_year, exam_type, sex),
         (fiscal_year, exam_type, age_band), (fiscal_year, exam_type))
@@ -64,6 +76,18 @@ checks as (
         on th.programme = r.programme and th.indicator = v.indicator
         and th.threshold_table = '{{ var("threshold_table") }}'
     where v.rate is not null
+),
+
+verdicts as (
+    select
+        fiscal_year,
+        exam_type,
+        sex,
+        age_band,
+        bool_and(meets_acceptable) as meets_acceptable,
+        bool_and(meets_target) as meets_target
+    from checks
+    group by fiscal_year, exam_type, sex, age_band
 )
 
 select
@@ -81,10 +105,12 @@ select
     r.unknown_rate,
     r.detection_rate,
     r.ppv,
-    (select bool_and(c.meets_acceptable) from checks as c
-      where c.fiscal_year = r.fiscal_year and c.exam_type = r.exam_type and c.sex = r.sex
-        and c.age_band = r.age_band) as meets_acceptable,
-    (select bool_and(c.meets_target) from checks as c
-      where c.fiscal_year = r.fiscal_year and c.exam_type = r.exam_type and c.sex = r.sex
-        and c.age_band = r.age_band) as meets_target
+    v.meets_acceptable,
+    v.meets_target,
+    y.facts_in_year,
+    now() as built_at,
+    {{ marts_policy(stats=true) }} as policy
 from rates as r
+inner join fact_years as y on r.fiscal_year = y.fiscal_year
+left join verdicts as v
+    on r.fiscal_year = v.fiscal_year and r.exam_type = v.exam_type and r.sex = v.sex and r.age_band = v.age_band

@@ -177,7 +177,7 @@ class KenshinSource(_ClinicSource):
             raise RowError("birth_date", "after the exam date")
         require_choice(result_code, RESULT_CODES, "result_code")
         require_choice(fee_exempt, FLAG, "fee_exempt")
-        refusal = rule.refusal(sex_code, programmes.fiscal_year_age(birth, exam))
+        refusal = rule.refusal(sex_code, rule.age(birth, exam))
         if refusal:
             raise RowError(*refusal)
         addr = address.strip()
