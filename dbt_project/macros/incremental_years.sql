@@ -65,5 +65,5 @@ changed_years as (
 {%- endmacro %}
 
 {% macro policy_changed(stats=false) -%}
-    ((select p.policy from {{ this }} as p limit 1) is distinct from {{ marts_policy(stats) }})
+    ((select prior.policy from {{ this }} as prior limit 1) is distinct from {{ marts_policy(stats) }})
 {%- endmacro %}

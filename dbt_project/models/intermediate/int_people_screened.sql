@@ -35,8 +35,12 @@ latest_in_year as (
         f.sex,
         f.age_band
     from {{ ref('fct_screening') }} as f
-    where f.fiscal_year in (select y.fiscal_year from report_years as y union select y.fiscal_year - 1 from report_years as y)
-    order by f.person_key, f.exam_type, f.fiscal_year, f.screening_id desc
+    where f.fiscal_year in (
+        select y.fiscal_year from report_years as y
+        union
+        select y.fiscal_year - 1 from report_years as y
+    )
+    order by f.person_key asc, f.exam_type asc, f.fiscal_year asc, f.screening_id desc
 ),
 
 counted as (

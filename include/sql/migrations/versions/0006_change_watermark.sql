@@ -18,7 +18,8 @@ AS $$
      WHERE datname = current_database() AND backend_type = 'client backend'
 $$;
 COMMENT ON FUNCTION ops.change_watermark() IS
-'Start of the oldest transaction open in this database, or now(): rows committed later carry an updated_at at or after it.';
+'Start of the oldest transaction open in this database, or now(): '
+'rows committed later carry an updated_at at or after it.';
 REVOKE EXECUTE ON FUNCTION ops.change_watermark() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION ops.change_watermark() TO kenshin_loader;
 

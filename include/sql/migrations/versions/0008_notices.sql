@@ -31,7 +31,8 @@ CREATE TABLE core.notice_cause (
 );
 CREATE INDEX notice_cause_screening ON core.notice_cause (screening_id) WHERE screening_id IS NOT NULL;
 COMMENT ON TABLE core.notice_cause IS
-'What a letter was for: FY2026:09 (an exam type in a fiscal year) or screening:123 (a 要精検 follow-up). Unique per kind and person.';
+'What a letter was for: FY2026:09 (an exam type in a fiscal year) or screening:123 (a 要精検 follow-up); '
+'unique per kind and person.';
 
 GRANT SELECT, INSERT ON core.notice, core.notice_cause TO kenshin_loader;
 GRANT SELECT ON core.notice, core.notice_cause TO kenshin_staff;
