@@ -26,6 +26,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import psycopg
 
@@ -35,6 +36,9 @@ DEMO_DB = "kenshin_demo"
 RESIDENTS = int(os.environ.get("KENSHIN_DEMO_RESIDENTS", "20000"))
 START = dt.date(2026, 10, 1)
 DAYS = 31
+# follow-ups of October's 要精検 (90 days on), vouchers of FY2027, second
+# follow-ups (90 days after the first), invitations of FY2027
+NOTICE_DAYS = (dt.date(2027, 1, 20), dt.date(2027, 4, 1), dt.date(2027, 4, 20), dt.date(2027, 10, 1))
 
 
 def _prepare() -> tuple[str, str]:
@@ -66,8 +70,6 @@ def _prepare() -> tuple[str, str]:
 
 def _last_clinic_due_date(data: str) -> dt.date | None:
     """The latest date from which a clinic file of the demo inbox is due."""
-    from pathlib import Path
-
     from kenshin.inbox import due_date
 
     dates = [due_date(p.name) for p in Path(data, "inbox").glob("*.csv") if p.name.startswith(("kenshin", "seiken"))]
@@ -89,6 +91,14 @@ def _indicators(url: str) -> list[tuple]:
                  left join marts_staging.indicator_thresholds t
                    on t.programme = e.programme and t.indicator = 'recall_rate' and t.threshold_table = '2008'
                 where p.sex = 'all' and p.age_band = 'all' order by p.exam_type""").fetchall()
+
+
+def _batches(url: str) -> list[tuple]:
+    """Letters per batch (day and kind) from the notice history."""
+    with psycopg.connect(url) as conn:
+        return conn.execute("""select batch, count(*), count(*) filter (where delivery = 'bulk'),
+                                      count(*) filter (where delivery = 'manual')
+                                 from core.notice group by batch order by min(notice_id)""").fetchall()
 
 
 def _summary(url: str) -> list[tuple[str, object]]:
@@ -166,6 +176,14 @@ def main() -> None:
         raise SystemExit(f"marts_build ended {run.state}")
     print(f"marts_build: dbt models, tests and the statistics published ({time.monotonic() - t0:.0f} s)")
 
+    # Letters: one batch of each kind, on the days the reminders DAG sends them.
+    reminders = DagBag(dag_folder=str(db.PROJECT_ROOT / "dags" / "reminders.py")).get_dag("reminders")
+    for day in NOTICE_DAYS:
+        run = reminders.test(logical_date=pendulum.datetime(day.year, day.month, day.day, 8, tz="Asia/Tokyo"))
+        if run.state != "success":
+            raise SystemExit(f"reminders run of {day} ended {run.state}")
+    print(f"reminders: {len(NOTICE_DAYS)} daily runs succeeded ({time.monotonic() - t0:.0f} s)")
+
     rows = _summary(url)
     indicators = _indicators(url)
     from kenshin.evaluation import clinic_quality
@@ -177,6 +195,10 @@ def main() -> None:
     for k, v in rows:
         print(f"{k:<{width}}  {v:>10}")
     print("-" * (width + 14))
+    print("\nletters (reminders DAG; the vendor's CSV is CP932, protection-flagged persons only on the manual list):")
+    for batch, letters, bulk, manual in _batches(url):
+        files = " ".join(sorted(p.name for p in Path(data, "notices").glob(f"{batch}*")))
+        print(f"  {batch:<20}{letters:>7} letters ({bulk} bulk, {manual} manual)  {files}")
     print("\nprocess indicators of the demo fiscal year, all ages and sexes (stats.process_indicators; counts 1-9 suppressed):")
     print(f"  {'exam type':<10}{'screened':>9}{'要精検率 %':>11}{'許容値':>8}{'がん発見率 %':>13}{'meets':>7}")
     for exam_type, screened, recall, acceptable, detection, meets in indicators:
@@ -194,6 +216,7 @@ where to look next:
                                                           -- records waiting for a person to decide
   ls {data}/outbox/returns/
                                                           -- return lists (返戻) per clinic file
+  ls {data}/notices/                                      -- letters: vendor CSV + PDF, manual lists
   make up                                                 -- the Airflow UI on http://127.0.0.1:8080
   kenshin ingest --report report.jsonl FILE...            -- replay one file by hand
 total {time.monotonic() - t0:.0f} s  (generator summary: {summary.get('files', '')})""")

@@ -67,3 +67,20 @@ changed_years as (
 {% macro policy_changed(stats=false) -%}
     ((select prior.policy from {{ this }} as prior limit 1) is distinct from {{ marts_policy(stats) }})
 {%- endmacro %}
+
+{# The change watermark of the last build of `relation` as a literal, read when
+   the model is compiled: with a constant the planner estimates how few rows
+   changed and walks the indexes; with a subquery it assumed a third of the
+   table and joined everything (seconds instead of milliseconds at city scale).
+   -infinity (everything changed) when there is none or the policy changed.
+   Unit tests override this macro. #}
+{% macro last_change_watermark(relation) -%}
+    {%- if execute -%}
+        {%- set value = run_query("select case when (select policy from " ~ relation ~ " limit 1) = "
+                                  ~ marts_policy() ~ " then max(change_watermark) end from "
+                                  ~ relation).columns[0].values()[0] -%}
+        {%- if value is none -%}'-infinity'::timestamptz{%- else -%}'{{ value }}'::timestamptz{%- endif -%}
+    {%- else -%}
+        now()
+    {%- endif -%}
+{%- endmacro %}

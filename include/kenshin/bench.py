@@ -88,6 +88,8 @@ def run(part: str, residents: int, work: Path) -> None:
         run_clinic(residents, work)
     if part in ("marts", "all"):
         run_marts(residents, work)
+    if part in ("notices", "all"):
+        run_notices(residents, work)
 
 
 def run_registry(residents: int, work: Path) -> None:
@@ -366,7 +368,6 @@ HISTORY_SCALE = 0.33
 def run_marts(residents: int, work: Path) -> None:
     """Ten fiscal years of screenings on the city's ledger: a full dbt build,
     then one new month and the build again (the incremental case)."""
-    from kenshin.crypto import protector
     from kenshin.synth.clinics import ANNUAL_RATE, RESULT_SHARES
 
     city = work / "clinic_city"
@@ -375,6 +376,69 @@ def run_marts(residents: int, work: Path) -> None:
     url, _ = _ledger_database(city / "inbox", city)
     rules = programmes_rules()
     types = _types(rules, ANNUAL_RATE, RESULT_SHARES, HISTORY_SCALE)
+    screenings = _write_history(url, rules, types)
+    full_wall, full_rss, out = _timed_child(_DBT_BUILD, url)
+    full = json.loads(out.strip().splitlines()[-1])
+    print(f"full build: {full_wall:.1f} s (success {full['success']})", flush=True)
+    with psycopg.connect(url) as conn:
+        # one month's volume of the next fiscal year (a twelfth of a year's rates)
+        conn.execute(_HISTORY.replace("%(types)s", _types(rules, ANNUAL_RATE, RESULT_SHARES, HISTORY_SCALE / 12)),
+                     {"first": 2026, "last": 2026, "days": 30})
+        month = conn.execute("select count(*) from core.screening").fetchone()[0] - screenings
+    inc_wall, inc_rss, out = _timed_child(_DBT_BUILD, url)
+    inc = json.loads(out.strip().splitlines()[-1])
+    print(f"\nmarts: {screenings:,} screenings (10 fiscal years), then {month:,} more (one month)")
+    print(f"{'build':<14}{'wall s':>8}{'RSS MiB':>9}  target")
+    print(f"{'full':<14}{full_wall:>8.1f}{full_rss / 2**20:>9.0f}  ≤ 180 s")
+    print(f"{'after a month':<14}{inc_wall:>8.1f}{inc_rss / 2**20:>9.0f}  ≤ 20 % of full "
+          f"(ratio {inc_wall / full_wall:.2f})")
+    print(json.dumps({"benchmark": "marts", "screenings": screenings, "month": month,
+                      "full_s": round(full_wall, 1), "incremental_s": round(inc_wall, 1),
+                      "ratio": round(inc_wall / full_wall, 3), "success": [full["success"], inc["success"]]}))
+
+
+def run_notices(residents: int, work: Path) -> None:
+    """VOUCHER and INVITE selection for the whole city, on the ledger with ten
+    years of screenings; then the letters of a sample batch rendered to PDF."""
+    from kenshin import letters, notices
+    from kenshin.synth.clinics import ANNUAL_RATE, RESULT_SHARES
+
+    city = work / "clinic_city"
+    if not (city / "truth" / "summary.json").exists():
+        run_clinic(residents, work)
+    url, _ = _ledger_database(city / "inbox", city)
+    rules = programmes_rules()
+    _write_history(url, rules, _types(rules, ANNUAL_RATE, RESULT_SHARES, HISTORY_SCALE))
+    rows = []
+    # the ledger starts in October 2026: vouchers of FY2027, invitations of FY2026
+    for kind, day in (("VOUCHER", dt.date(2027, 4, 1)), ("INVITE", dt.date(2026, 10, 1))):
+        with psycopg.connect(url) as conn:
+            t0 = time.monotonic()
+            batch = notices.select(conn, kind, day)
+            seconds = time.monotonic() - t0
+            counts = notices.record(conn, batch)
+        rows.append((kind, len(batch.letters), counts["manual"], seconds))
+    sample = 2000
+    with psycopg.connect(url) as conn:
+        letter_rows = letters.batch_rows(conn, f"{dt.date(2026, 10, 1):%Y%m%d}_INVITE", sample)
+    pdf = work / "notices_sample.pdf"
+    t0 = time.monotonic()
+    pages = letters.render_pdf(pdf, letter_rows)
+    pdf_s = time.monotonic() - t0
+    print(f"\nnotices: selection for {residents:,} residents")
+    print(f"{'kind':<10}{'letters':>10}{'manual':>8}{'select s':>10}  target")
+    for kind, n, manual, seconds in rows:
+        print(f"{kind:<10}{n:>10,}{manual:>8,}{seconds:>10.1f}  ≤ 60 s")
+    print(f"PDF: {pages:,} letters in {pdf_s:.1f} s = {pages / pdf_s:,.0f} letters/s ({pdf.stat().st_size / 2**20:.1f} MiB)")
+    print(json.dumps({"benchmark": "notices", "residents": residents,
+                      "select_s": {k: round(sec, 1) for k, _, _, sec in rows},
+                      "letters": {k: n for k, n, _, _ in rows}, "pdf_letters_per_s": round(pages / pdf_s, 1)}))
+
+
+def _write_history(url: str, rules, types: str) -> int:
+    """Ten fiscal years of screenings (FY2016-2025) and their follow-ups on the ledger at `url`."""
+    from kenshin.crypto import protector
+
     print("writing ten fiscal years of screenings (FY2016-2025) on the ledger ...", flush=True)
     t0 = time.monotonic()
     with psycopg.connect(url) as conn:
@@ -405,24 +469,7 @@ def run_marts(residents: int, work: Path) -> None:
         conn.execute("vacuum analyze core.screening")
         conn.execute("vacuum analyze core.detailed_exam")
     print(f"  {screenings:,} screenings in {time.monotonic() - t0:.0f} s", flush=True)
-    full_wall, full_rss, out = _timed_child(_DBT_BUILD, url)
-    full = json.loads(out.strip().splitlines()[-1])
-    print(f"full build: {full_wall:.1f} s (success {full['success']})", flush=True)
-    with psycopg.connect(url) as conn:
-        # one month's volume of the next fiscal year (a twelfth of a year's rates)
-        conn.execute(_HISTORY.replace("%(types)s", _types(rules, ANNUAL_RATE, RESULT_SHARES, HISTORY_SCALE / 12)),
-                     {"first": 2026, "last": 2026, "days": 30})
-        month = conn.execute("select count(*) from core.screening").fetchone()[0] - screenings
-    inc_wall, inc_rss, out = _timed_child(_DBT_BUILD, url)
-    inc = json.loads(out.strip().splitlines()[-1])
-    print(f"\nmarts: {screenings:,} screenings (10 fiscal years), then {month:,} more (one month)")
-    print(f"{'build':<14}{'wall s':>8}{'RSS MiB':>9}  target")
-    print(f"{'full':<14}{full_wall:>8.1f}{full_rss / 2**20:>9.0f}  ≤ 180 s")
-    print(f"{'after a month':<14}{inc_wall:>8.1f}{inc_rss / 2**20:>9.0f}  ≤ 20 % of full "
-          f"(ratio {inc_wall / full_wall:.2f})")
-    print(json.dumps({"benchmark": "marts", "screenings": screenings, "month": month,
-                      "full_s": round(full_wall, 1), "incremental_s": round(inc_wall, 1),
-                      "ratio": round(inc_wall / full_wall, 3), "success": [full["success"], inc["success"]]}))
+    return screenings
 
 
 def _types(rules, rates: dict, shares: dict, scale: float) -> str:

@@ -9,7 +9,8 @@
   in the two files above; staff handle them by hand.
 
 The files are written from the notice history (core.notice), so a rerun writes
-the same files; each is written under a temporary name and renamed.
+the same files; each is written under a temporary name and renamed. A batch
+with no letters (or none for staff) writes no file.
 """
 
 from __future__ import annotations
@@ -34,9 +35,15 @@ select n.notice_id, n.kind, n.addressee_id, v.name_kanji, v.postal_code, v.addre
   from core.notice n
   join core.person_version v on v.addressee_id = n.addressee_id
    and v.valid_from <= n.as_of and (v.valid_to is null or v.valid_to > n.as_of)
- where n.batch = %s
+ where n.batch = %(batch)s
  order by n.notice_id
+ limit %(limit)s
 """
+
+
+def batch_rows(conn: psycopg.Connection, batch: str, limit: int | None = None) -> list[tuple]:
+    """The letters of a batch with the addressee's name and address on its day."""
+    return conn.execute(_ROWS, {"batch": batch, "limit": limit}).fetchall()
 
 
 def notices_dir() -> Path:
@@ -45,19 +52,23 @@ def notices_dir() -> Path:
 
 def write_batch(conn: psycopg.Connection, batch: str, *, encoding: str | None = None,
                 out: Path | None = None) -> dict[str, Path]:
-    """Write the CSV, the PDF and the manual list of `batch` (e.g. 20260401_VOUCHER)."""
+    """Write the CSV and the PDF of `batch` (e.g. 20260401_VOUCHER) and its manual
+    list, those that have letters; returns their paths by kind (csv, pdf, manual)."""
     encoding = encoding or config.load("notices")["encoding"]
     out = out or notices_dir()
     out.mkdir(parents=True, exist_ok=True)
-    rows = conn.execute(_ROWS, (batch,)).fetchall()
+    rows = batch_rows(conn, batch)
     bulk = [r for r in rows if r[8] == "bulk"]
     manual = [r for r in rows if r[8] == "manual"]
-    paths = {"csv": out / f"{batch}.csv", "pdf": out / f"{batch}.pdf", "manual": out / f"{batch}_manual.csv"}
-    _atomic(paths["csv"], lambda f: _csv(f, FIELDS, [_vendor_row(r) for r in bulk], encoding))
-    _atomic(paths["manual"], lambda f: _csv(f, MANUAL_FIELDS,
-                                            [[r[0], r[1], r[2], " ".join(r[6]), f"{r[7]:%Y%m%d}"] for r in manual],
-                                            encoding))
-    _atomic(paths["pdf"], lambda f: render_pdf(f, bulk))
+    paths = {}
+    if bulk:
+        paths["csv"], paths["pdf"] = out / f"{batch}.csv", out / f"{batch}.pdf"
+        _atomic(paths["csv"], lambda f: _csv(f, FIELDS, [_vendor_row(r) for r in bulk], encoding))
+        _atomic(paths["pdf"], lambda f: render_pdf(f, bulk))
+    if manual:
+        paths["manual"] = out / f"{batch}_manual.csv"
+        _atomic(paths["manual"], lambda f: _csv(
+            f, MANUAL_FIELDS, [[r[0], r[1], r[2], " ".join(r[6]), f"{r[7]:%Y%m%d}"] for r in manual], encoding))
     return paths
 
 

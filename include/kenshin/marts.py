@@ -26,6 +26,8 @@ def dbt_env(url: str | None = None) -> dict[str, str]:
         "KENSHIN_DBT_USER": unquote(parts.username or "postgres"),
         "KENSHIN_DBT_PASSWORD": unquote(parts.password or ""),
         "KENSHIN_DBT_DBNAME": parts.path.lstrip("/") or db.DATABASE_NAME,
+        # no JIT for dbt's sessions (tests too): compiling costs more than it saves here
+        "PGOPTIONS": "-c jit=off",
     }
 
 

@@ -37,22 +37,38 @@
 
 with
 {% if is_incremental() %}
-since as (
-    select max(change_watermark) as changed_after from {{ this }}
+{%- set changed_after = last_change_watermark(this) %}
+
+changed as (
+    -- what to rebuild: (person, programme or null for all, from which exam date).
+    -- A new or corrected screening or outcome changes its own row and the later
+    -- ones of the programme (their previous screening); a ledger change or a
+    -- deletion, every row of the person. changed_after is -infinity after a
+    -- change of policy (other fiscal year or age rules): everything.
+    select s.addressee_id, t.programme, min(s.exam_date) as rebuild_from
+    from {{ ref('stg_core__screening') }} as s
+    inner join {{ ref('exam_types') }} as t on s.exam_type = t.exam_type
+    where s.updated_at > {{ changed_after }}
+    group by s.addressee_id, t.programme
+    union all
+    select d.addressee_id, t.programme, min(s.exam_date) as rebuild_from
+    from {{ ref('stg_core__detailed_exam') }} as d
+    inner join {{ ref('stg_core__screening') }} as s on d.screening_id = s.screening_id
+    inner join {{ ref('exam_types') }} as t on s.exam_type = t.exam_type
+    where d.updated_at > {{ changed_after }}
+    group by d.addressee_id, t.programme
+    union all
+    select addressee_id, null as programme, '-infinity'::date as rebuild_from
+    from {{ ref('stg_core__person') }}
+    where updated_at > {{ changed_after }}
+    union all
+    select addressee_id, null as programme, '-infinity'::date as rebuild_from
+    from {{ source('ops', 'deletion_log') }}
+    where deleted_at > {{ changed_after }}
 ),
 
 changed_people as (
-    select addressee_id from {{ ref('stg_core__screening') }}
-    where updated_at > (select w.changed_after from since as w)
-    union
-    select addressee_id from {{ ref('stg_core__detailed_exam') }}
-    where updated_at > (select w.changed_after from since as w)
-    union
-    select addressee_id from {{ ref('stg_core__person') }}
-    where updated_at > (select w.changed_after from since as w)
-    union
-    select addressee_id from {{ source('ops', 'deletion_log') }}
-    where deleted_at > (select w.changed_after from since as w)
+    select distinct c.addressee_id from changed as c
 ),
 {% endif %}
 
@@ -74,7 +90,6 @@ screening as (
     inner join {{ ref('result_codes') }} as r on s.result_code = r.result_code
     {% if is_incremental() %}
     where s.addressee_id in (select c.addressee_id from changed_people as c)
-       or {{ policy_changed() }}
     {% endif %}
 ),
 
@@ -155,4 +170,9 @@ select
 from (select enriched.*, md5(enriched::text) as row_hash from enriched) as e
 {%- if is_incremental() %}
 left join {{ this }} as old on e.screening_id = old.screening_id
+where exists (
+    select 1 from changed as c
+    where c.addressee_id = e.addressee_id and (c.programme is null or c.programme = e.programme)
+      and e.exam_date >= c.rebuild_from
+)
 {%- endif %}

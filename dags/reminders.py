@@ -1,0 +1,57 @@
+"""
+### reminders — 受診券・受診勧奨・精検受診勧奨 (letters to residents)
+
+Every day at 08:00 Asia/Tokyo, one task per notice kind
+(`include/config/notices.yaml`):
+
+- `VOUCHER` (受診券 / 無料クーポン) and `INVITE` (受診勧奨) run on their send day of
+  the fiscal year (April 1 and October 1 by default) and skip on other days;
+- `FOLLOWUP` (精検受診勧奨) and `FOLLOWUP2` (精検再勧奨) run every day and pick the
+  要精検 screenings whose follow-up is due that day.
+
+Each writes its letters into the notice history and the files under
+`notices/`: the print vendor's CSV (CP932) and PDF, and the manual list of
+protection-flagged persons (never in the vendor's files). A rerun for the same
+day adds nothing: a letter never goes twice for the same cause.
+
+By hand: `kenshin notices run --kind FOLLOWUP --as-of 2027-01-15 [--dry-run]`.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import CronTriggerTimetable, dag, task
+
+from kenshin_airflow import DEFAULT_ARGS, TIMEZONE
+
+KINDS = ("VOUCHER", "INVITE", "FOLLOWUP", "FOLLOWUP2")
+
+
+@dag(
+    schedule=CronTriggerTimetable("0 8 * * *", timezone=TIMEZONE),
+    start_date=pendulum.datetime(2026, 4, 1, tz=TIMEZONE),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["kenshin", "notices"],
+    doc_md=__doc__,
+)
+def reminders():
+    @task(map_index_template="{{ kind }}")
+    def send(kind: str, logical_date=None) -> dict:
+        """One kind's letters for the run's day (yearly kinds only on their send day)."""
+        from airflow.exceptions import AirflowSkipException
+
+        from kenshin import notices
+        from kenshin_airflow import warehouse_url
+
+        day = logical_date.in_timezone(TIMEZONE).date()
+        due = notices.send_day(kind, day)
+        if due is not None and due != day:
+            raise AirflowSkipException(f"{kind} is sent on {due.isoformat()}")
+        return notices.run(kind, day, url=warehouse_url())
+
+    send.expand(kind=list(KINDS))
+
+
+reminders()
