@@ -40,7 +40,7 @@ def reminders():
     @task(map_index_template="{{ kind }}")
     def send(kind: str, logical_date=None) -> dict:
         """One kind's letters for the run's day (yearly kinds only on their send day)."""
-        from airflow.exceptions import AirflowSkipException
+        from airflow.sdk.exceptions import AirflowSkipException
 
         from kenshin import notices
         from kenshin_airflow import warehouse_url

@@ -4,7 +4,9 @@ Kinds (LAYOUTS.md §8), all dates and counts in `include/config/notices.yaml`:
 
 - `VOUCHER` (受診券 / 無料クーポン) on the fiscal year's send day, to the targets
   of the voucher exam types (coupons only at their ages);
-- `INVITE` (受診勧奨) mid-year, to targets not yet screened within the interval;
+- `INVITE` (受診勧奨) mid-year, to targets not yet screened within the interval,
+  and (HPV単独法) to the follow-up HPV test a fiscal year after an HPV-positive,
+  triage-negative result;
 - `FOLLOWUP` (精検受診勧奨), N days after a 要精検 screening with no detailed-exam
   outcome; `FOLLOWUP2` (精検再勧奨) M days after that letter if still none.
 
@@ -80,6 +82,8 @@ def select(conn: psycopg.Connection, kind: str, as_of: dt.date) -> Batch:
     batch = Batch(kind, as_of)
     if kind in ("VOUCHER", "INVITE"):
         batch.letters = list(_yearly(conn, kind, rule, as_of))
+        if rule.get("hpv_followup"):
+            batch.letters = _merge(batch.letters, _hpv_followups(conn, rule, as_of))
     elif kind == "FOLLOWUP" or policy()["max_followups"] >= 2:
         batch.letters = list(_followups(conn, kind, rule, as_of))
     return batch
@@ -106,6 +110,48 @@ def _yearly(conn: psycopg.Connection, kind: str, rule: dict, as_of: dt.date) -> 
                  and (person.addressee_id, f"FY{fy}:{c}") not in sent]
         if codes:
             yield Letter(person.addressee_id, codes, [(f"FY{fy}:{c}", None) for c in codes], deadline)
+
+
+_HPV_FOLLOWUP = """
+select s.addressee_id, s.screening_id
+  from core.screening s
+  join core.person_version v on v.addressee_id = s.addressee_id
+   and v.valid_from <= %(day)s and (v.valid_to is null or v.valid_to > %(day)s) and v.status = 1
+ where s.exam_type = %(exam_type)s and s.result_code = any(%(codes)s)
+   and s.exam_date >= %(from)s and s.exam_date < %(to)s
+   and not exists (select 1 from core.screening later
+                    where later.addressee_id = s.addressee_id and later.exam_type = s.exam_type
+                      and later.exam_date > s.exam_date)
+   and not exists (select 1 from core.notice_cause c
+                    where c.kind = 'INVITE' and c.addressee_id = s.addressee_id
+                      and c.cause = 'hpv_followup:' || s.screening_id)
+ order by s.addressee_id, s.screening_id
+"""
+
+
+def _hpv_followups(conn: psycopg.Connection, rule: dict, as_of: dt.date) -> list[Letter]:
+    """HPV-positive, triage-negative (HPV単独法): the follow-up HPV test in the fiscal
+    year `after_fiscal_years` after the screening, unless screened again since."""
+    hpv = rule["hpv_followup"]
+    fy = programmes.fiscal_year(as_of) - hpv["after_fiscal_years"]
+    deadline = _month_day(programmes.fiscal_year(as_of), rule["deadline"])
+    rows = conn.execute(_HPV_FOLLOWUP, {"day": as_of, "exam_type": hpv["exam_type"], "codes": hpv["result_codes"],
+                                        "from": programmes.fiscal_year_start(fy),
+                                        "to": programmes.fiscal_year_start(fy + 1)}).fetchall()
+    return [Letter(aid, [hpv["exam_type"]], [(f"hpv_followup:{sid}", sid)], deadline) for aid, sid in rows]
+
+
+def _merge(letters: list[Letter], more: list[Letter]) -> list[Letter]:
+    """One letter per person: the causes of `more` joined to the person's letter."""
+    by_person = {letter.addressee_id: letter for letter in letters}
+    for extra in more:
+        letter = by_person.get(extra.addressee_id)
+        if letter is None:
+            by_person[extra.addressee_id] = letter = Letter(extra.addressee_id, [], [], extra.deadline)
+            letters.append(letter)
+        letter.exam_types += [t for t in extra.exam_types if t not in letter.exam_types]
+        letter.causes += extra.causes
+    return letters
 
 
 _FOLLOWUP = """

@@ -25,7 +25,7 @@ def dagbag():
 
 def test_every_dag_imports_without_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert set(dagbag.dag_ids) >= {"registry_sync", "clinic_ingest", "marts_build"}
+    assert set(dagbag.dag_ids) >= {"registry_sync", "clinic_ingest", "marts_build", "annual_report", "reminders"}
 
 
 def test_parse_time_per_file_under_one_second(dagbag, capsys):

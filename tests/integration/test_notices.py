@@ -44,6 +44,8 @@ def city(db_url, tmp_path, monkeypatch):
                                '2026-03-01', 1)""")
         insert_person(conn, "0000000007", 1, D(1960, 1, 1), name_kanji="精検　七郎")
         insert_person(conn, "0000000008", 1, D(1960, 1, 1), name_kanji="精検　八郎")
+        insert_person(conn, "0000000009", 2, D(1985, 4, 2), name_kanji="HPV　九子")     # 41
+        insert_person(conn, "0000000010", 2, D(1985, 4, 2), name_kanji="HPV　十子")
     return db_url
 
 
@@ -89,11 +91,16 @@ def test_vouchers_go_once_to_exactly_the_targets_and_never_in_bulk_to_a_protecte
 def test_invitations_skip_who_was_screened_and_go_once(city):
     with psycopg.connect(city) as conn:
         screening(conn, "0000000004", "04", D(2026, 6, 1), "1", 1)
+        # HPV-only last fiscal year: 9 HPV-positive with a negative triage (result 2), 10 negative
+        screening(conn, "0000000009", "06", D(2025, 10, 1), "2", 2)
+        screening(conn, "0000000010", "06", D(2025, 10, 1), "1", 3)
     first = notices.run("INVITE", D(2026, 10, 1), url=city)
     vendor = {r["addressee_id"]: r["exam_types"] for r in read_csv(letters.notices_dir()
                                                                     / "20261001_INVITE.csv")}
     assert vendor["0000000004"] == "01 03"          # colorectal done in June
     assert vendor["0000000002"] == "01 03 04 05 07"
+    assert vendor["0000000009"] == "01 03 04 05 07 06"   # the follow-up HPV test a year on
+    assert vendor["0000000010"] == "01 03 04 05 07"
     assert "0000000005" not in vendor and "0000000003" not in vendor
     assert first["manual"] == 1
     assert notices.run("INVITE", D(2026, 10, 1), url=city)["letters"] == 0
