@@ -216,7 +216,8 @@ where to look next:
                                                           -- records waiting for a person to decide
   ls {data}/outbox/returns/
                                                           -- return lists (返戻) per clinic file
-  ls {data}/notices/                                      -- letters: vendor CSV + PDF, manual lists
+  ls {data}/notices/
+                                                          -- letters: vendor CSV + PDF, manual lists
   make up                                                 -- the Airflow UI on http://127.0.0.1:8080
   kenshin ingest --report report.jsonl FILE...            -- replay one file by hand
 total {time.monotonic() - t0:.0f} s  (generator summary: {summary.get('files', '')})""")
