@@ -115,8 +115,16 @@ def test_the_gates_fail_on_a_duplicated_screening(db_url):
 MORE_MEN = (("1", dt.date(1978, 9, 9), "1", None),) * 20
 
 
+PROCESS_RATES = {"recall_rate": ("needing_detailed_exam", "screened"),
+                 "followup_rate": ("detailed_exam_attended", "needing_detailed_exam"),
+                 "not_attended_rate": ("detailed_exam_not_attended", "needing_detailed_exam"),
+                 "unknown_rate": ("detailed_exam_unknown", "needing_detailed_exam"),
+                 "detection_rate": ("cancers_found", "screened"),
+                 "ppv": ("cancers_found", "needing_detailed_exam")}
+
+
 def recover(table: list[dict], dims: tuple[str, ...], margin_dims: tuple[str, ...], measures: tuple[str, ...],
-            identities: dict[str, tuple[str, ...]]) -> list[tuple]:
+            identities: dict[str, tuple[str, ...]], rates: dict[str, tuple[str, str]]) -> list[tuple]:
     """What an attacker can work back from the published table: a suppressed
     count whose margin is published and whose group's other cells are all published
     (over each margin dim, and within a row for each identity). Returns the
@@ -140,9 +148,7 @@ def recover(table: list[dict], dims: tuple[str, ...], margin_dims: tuple[str, ..
             if len(hidden) == 1:
                 recovered.append((tuple(row[d] for d in dims), hidden[0]))
     for row in table:
-        for rate, (num, den) in {"recall_rate": ("needing_detailed_exam", "screened"),
-                                 "detection_rate": ("cancers_found", "screened"),
-                                 "ppv": ("cancers_found", "needing_detailed_exam")}.items():
+        for rate, (num, den) in rates.items():
             if row[rate] is not None and (row[f"{num}_suppressed"] or row[f"{den}_suppressed"]):
                 recovered.append((tuple(row[d] for d in dims), rate))
     return recovered
@@ -168,7 +174,28 @@ def test_no_suppressed_cell_can_be_worked_back_and_the_gate_stops_a_leaky_table(
     assert [r["screened"] for r in table if r["sex"] == "all" and r["age_band"] == "all"] == [32]
     assert recover(table, ("fiscal_year", "exam_type", "sex", "age_band"), ("sex", "age_band"), MEASURES,
                    {"needing_detailed_exam": ("detailed_exam_attended", "detailed_exam_not_attended",
-                                              "detailed_exam_unknown")}) == []
+                                              "detailed_exam_unknown")}, PROCESS_RATES) == []
+
+    # the same attack on the other two published tables
+    def published_table(name: str) -> list[dict]:
+        with psycopg.connect(db_url) as conn:
+            cur = conn.execute(f"select * from stats.{name}")
+            names = [c.name for c in cur.description]
+            return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+    participation = published_table("participation")
+    assert any(r["screened_suppressed"] or r["target_population_suppressed"] for r in participation)
+    assert recover(participation, ("fiscal_year", "exam_type", "ward_code", "sex", "age_band"),
+                   ("ward_code", "sex", "age_band"), ("target_population", "screened"), {},
+                   {"participation_rate": ("screened", "target_population")}) == []
+    outcomes = ("prev_cancer", "prev_suspected", "prev_other_disease", "prev_no_abnormality",
+                "prev_not_attended", "prev_unknown")
+    report = published_table("ministry_report")
+    assert any(r["screened_suppressed"] for r in report)
+    assert recover(report, ("fiscal_year", "exam_type", "sex", "age_band", "first_time"),
+                   ("sex", "age_band", "first_time"),
+                   ("screened", "needing_detailed_exam", "prev_needing_detailed_exam", *outcomes),
+                   {"prev_needing_detailed_exam": outcomes}, {}) == []
 
 
 def test_annual_report_writes_the_published_tables_as_csv_and_xlsx(db_url, tmp_path, monkeypatch):
