@@ -72,8 +72,12 @@ def test_small_counts_are_suppressed_with_their_complements_and_stats_is_all_the
     assert ("all", "all", 12) in [(s, b, c[0]) for s, b, *c in published]
     # kenshin_stats reads stats and nothing else
     with psycopg.connect(db_url) as conn:
+        relations = [r[0] for r in conn.execute("select tablename from pg_tables where schemaname = 'stats'")]
         conn.execute("set role kenshin_stats")
         assert conn.execute("select count(*) from stats.process_indicators").fetchone()[0] == len(published)
+        assert sorted(relations) == ["ministry_report", "participation", "process_indicators"]
+        for relation in relations:
+            conn.execute(f"select * from stats.{relation} limit 1")
     for relation in ("marts.fct_screening", "marts.screening_history", "marts_staging.int_screening_enriched",
                      "stats_build.process_indicators",
                      "core.screening", "ops.load_manifest", "audit.record_correction"):
