@@ -5,10 +5,6 @@
 -- Incremental by fiscal year: a changed year is recounted with the year after
 -- it, whose two-year window it falls in.
 {{ config(
-    materialized='incremental',
-    unique_key='fiscal_year',
-    incremental_strategy='delete+insert',
-    on_schema_change='fail',
     post_hook=["{{ drop_years_without_facts(ref('fct_screening')) }}"],
 ) }}
 

@@ -4,10 +4,6 @@
 -- Incremental by fiscal year (macro fiscal_years_to_rebuild): a month of new
 -- results recounts its own fiscal year, not ten.
 {{ config(
-    materialized='incremental',
-    unique_key='fiscal_year',
-    incremental_strategy='delete+insert',
-    on_schema_change='fail',
     post_hook=["{{ drop_years_without_facts(ref('fct_screening')) }}"],
 ) }}
 

@@ -15,10 +15,7 @@
 -- only the fiscal years where something changed.
 -- `kenshin marts build --full-refresh` rebuilds everything.
 {{ config(
-    materialized='incremental',
     unique_key='screening_id',
-    incremental_strategy='delete+insert',
-    on_schema_change='fail',
     indexes=[
         {'columns': ['screening_id'], 'unique': True},
         {'columns': ['addressee_id']},

@@ -9,10 +9,6 @@
 -- first day); a closed year's denominators stay as counted. A registry
 -- correction reaching back into a closed year needs `--full-refresh`.
 {{ config(
-    materialized='incremental',
-    unique_key='fiscal_year',
-    incremental_strategy='delete+insert',
-    on_schema_change='fail',
     post_hook=["{{ drop_years_without_facts(ref('int_screening_counts')) }}"],
 ) }}
 

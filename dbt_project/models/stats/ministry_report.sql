@@ -5,10 +5,6 @@
 -- Counts 1-9 suppressed with their complements. Incremental by report year: a
 -- changed fiscal year is recounted with the next one (its follow-up block).
 {{ config(
-    materialized='incremental',
-    unique_key='fiscal_year',
-    incremental_strategy='delete+insert',
-    on_schema_change='fail',
     post_hook=["
         {% if is_incremental() %}
         delete from {{ this }} as t

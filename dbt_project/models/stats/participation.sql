@@ -3,10 +3,6 @@
 -- biennial programmes count this and the previous fiscal year (screened last FY +
 -- this FY - both, DOMAIN.md). Counts 1-9 suppressed. Incremental by fiscal year.
 {{ config(
-    materialized='incremental',
-    unique_key='fiscal_year',
-    incremental_strategy='delete+insert',
-    on_schema_change='fail',
     post_hook=["{{ drop_years_without_facts(ref('int_people_screened')) }}"],
 ) }}
 {%- set dims = ['fiscal_year', 'exam_type', 'ward_code', 'sex', 'age_band'] %}

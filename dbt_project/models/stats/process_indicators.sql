@@ -4,10 +4,6 @@
 -- suppressed_counts); rates only from published counts. Incremental by fiscal
 -- year: margins and suppression never cross one.
 {{ config(
-    materialized='incremental',
-    unique_key='fiscal_year',
-    incremental_strategy='delete+insert',
-    on_schema_change='fail',
     post_hook=["{{ drop_years_without_facts(ref('int_screening_counts')) }}"],
 ) }}
 {%- set dims = ['fiscal_year', 'exam_type', 'sex', 'age_band'] %}
