@@ -15,7 +15,6 @@ with no letters (or none for staff) writes no file.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import os
 from pathlib import Path
@@ -23,6 +22,7 @@ from pathlib import Path
 import psycopg
 
 from kenshin import config, programmes
+from kenshin.layout import write_records
 
 FIELDS = ["notice_id", "kind", "addressee_id", "name_kanji", "postal_code", "address", "exam_types", "deadline"]
 MANUAL_FIELDS = ["notice_id", "kind", "addressee_id", "exam_types", "deadline"]
@@ -63,25 +63,19 @@ def write_batch(conn: psycopg.Connection, batch: str, *, encoding: str | None = 
     paths = {}
     if bulk:
         paths["csv"], paths["pdf"] = out / f"{batch}.csv", out / f"{batch}.pdf"
-        _atomic(paths["csv"], lambda f: _csv(f, FIELDS, [_vendor_row(r) for r in bulk], encoding))
+        write_records(paths["csv"], FIELDS, [_vendor_row(r) for r in bulk], encoding=encoding, trailer=False)
         _atomic(paths["pdf"], lambda f: render_pdf(f, bulk))
     if manual:
         paths["manual"] = out / f"{batch}_manual.csv"
-        _atomic(paths["manual"], lambda f: _csv(
-            f, MANUAL_FIELDS, [[r[0], r[1], r[2], " ".join(r[6]), f"{r[7]:%Y%m%d}"] for r in manual], encoding))
+        write_records(paths["manual"], MANUAL_FIELDS,
+                      [[r[0], r[1], r[2], " ".join(r[6]), f"{r[7]:%Y%m%d}"] for r in manual],
+                      encoding=encoding, trailer=False)
     return paths
 
 
 def _vendor_row(r) -> list:
     notice_id, kind, aid, name, postal, address, exam_types, deadline, _ = r
-    return [notice_id, kind, aid, name, postal, address, " ".join(exam_types), f"{deadline:%Y%m%d}"]
-
-
-def _csv(path: Path, fields: list[str], rows: list[list], encoding: str) -> None:
-    with path.open("w", encoding=encoding, newline="") as f:
-        w = csv.writer(f, lineterminator="\r\n")
-        w.writerow(fields)
-        w.writerows(rows)
+    return [str(notice_id), kind, aid, name, postal, address, " ".join(exam_types), f"{deadline:%Y%m%d}"]
 
 
 def _atomic(path: Path, write) -> None:
