@@ -225,6 +225,20 @@ def notices_run(kind: str, as_of: dt.datetime, dry_run: bool, encoding: str | No
                           ensure_ascii=False))
 
 
+@main.group("linkage")
+def linkage_group() -> None:
+    """Linkage queries for new arrivals (情報照会) through the information network."""
+
+
+@linkage_group.command("request")
+@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), required=True, help="The day of the run.")
+def linkage_request(as_of: dt.datetime) -> None:
+    """Queue the move-ins whose lag window has passed and write the request files; one JSON line."""
+    from kenshin import linkage
+
+    click.echo(json.dumps(linkage.request(as_of.date()), ensure_ascii=False))
+
+
 @main.group("report")
 def report_group() -> None:
     """Reports for the ministry (from the published statistics only)."""

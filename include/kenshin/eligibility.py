@@ -82,7 +82,7 @@ with version as (
     select addressee_id, sex, birth_date, status
       from core.person_version
      where valid_from <= %(day)s and (valid_to is null or valid_to > %(day)s)
-       and (%(person)s::char(10) is null or addressee_id = %(person)s::char(10))
+       and (%(persons)s::char(10)[] is null or addressee_id = any(%(persons)s::char(10)[]))
 ),
 nhi as (
     select distinct addressee_id from core.nhi_period
@@ -99,7 +99,7 @@ history as (
             union all
             select addressee_id, exam_type, exam_date from core.external_screening
              where exam_date <= %(day)s and (exam_date >= %(since)s or exam_type = any(%(for_life)s))) s
-     where %(person)s::char(10) is null or addressee_id = %(person)s::char(10)
+     where %(persons)s::char(10)[] is null or addressee_id = any(%(persons)s::char(10)[])
      group by addressee_id
 )
 select v.addressee_id, v.sex, v.birth_date, v.status, n.addressee_id is not null, w.addressee_id is not null,
@@ -111,12 +111,13 @@ select v.addressee_id, v.sex, v.birth_date, v.status, n.addressee_id is not null
 """
 
 
-def people(conn: psycopg.Connection, as_of: dt.date, addressee_id: str | None = None,
+def people(conn: psycopg.Connection, as_of: dt.date, addressee_ids: str | list[str] | None = None,
            rules: dict[str, programmes.ExamType] | None = None) -> Iterator[Person]:
-    """Everyone on the ledger on `as_of` (or one person), streamed."""
+    """Everyone on the ledger on `as_of` (or these people), streamed."""
     rules = rules or programmes.exam_types()
     programme_of = {code: r.programme for code, r in rules.items()}
-    params = {"day": as_of, "person": addressee_id, "since": history_from(as_of, rules),
+    persons = [addressee_ids] if isinstance(addressee_ids, str) else addressee_ids
+    params = {"day": as_of, "persons": persons, "since": history_from(as_of, rules),
               "for_life": [code for code, r in rules.items() if r.once_per_life]}
     with conn.cursor(name="eligibility_people") as cur:
         cur.itersize = 20_000
