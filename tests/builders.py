@@ -178,3 +178,18 @@ def build_cohort(url: str, extra: tuple = ()) -> None:
                            'fixture', 1, %s)""", (sid, aid, outcome, i))
 
 
+
+
+def insert_event(conn, aid: str, code: str, day: dt.date, line_no: int, previous: str | None = "131016") -> None:
+    """A registry event (異動) of a ledger person: 02 move-in (from `previous`), 03 move-out, 04 death."""
+    conn.execute("""insert into core.person_event (addressee_id, event_code, event_date, previous_municipality_code,
+                           load_id, line_no) values (%s, %s, %s, %s, 1, %s)""",
+                 (aid, code, day, previous if code == "02" else None, line_no))
+
+
+def shokai_res_file(folder: Path, day: str, number: int, rows: list[list[str]], *, trailer: bool = True) -> Path:
+    """A response file of the information network (LAYOUTS.md §6, UTF-8)."""
+    path = folder / f"shokai_res_{day}_{number:03d}.csv"
+    write_records(path, ["H", "SHOKAI_RES", f"{day[:4]}-{day[4:6]}-{day[6:]}T09:00:00+09:00"],
+                  [["D", *r] for r in rows], encoding="utf-8", trailer=trailer)
+    return path

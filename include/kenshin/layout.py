@@ -30,8 +30,9 @@ class FileRejected(Exception):
         super().__init__(f"{where}: {reason}")
 
 
-def detect_encoding(head: bytes) -> str:
-    return "utf-8-sig" if head.startswith(BOM) else "cp932"
+def detect_encoding(head: bytes, default: str = "cp932") -> str:
+    """UTF-8 with a BOM, else the layout's own encoding (CP932 unless it says UTF-8)."""
+    return "utf-8-sig" if head.startswith(BOM) else default
 
 
 @dataclass
@@ -94,14 +95,14 @@ def parse_line(text: str) -> list[str]:
     return next(csv.reader(io.StringIO(text)), [])
 
 
-def read_envelope(path: str | os.PathLike, file: str, expected_kind: str) -> Envelope:
+def read_envelope(path: str | os.PathLike, file: str, expected_kind: str, default_encoding: str = "cp932") -> Envelope:
     """Check the header and trailer of a whole file before anything is staged.
 
     Rejects: empty file, header not of `expected_kind`, no trailer, trailer count
     different from the number of D records, a record type other than H/D/T.
     """
     with open(path, "rb") as fh:
-        encoding = detect_encoding(fh.read(3))
+        encoding = detect_encoding(fh.read(3), default_encoding)
     header_line: bytes | None = None
     last_no, last = 0, b""
     data = 0

@@ -124,12 +124,127 @@ def write_requests(conn: psycopg.Connection, as_of: dt.date) -> list[Path]:
 
 
 def request(as_of: dt.date, url: str | None = None) -> dict:
-    """The daily request step: queue what is due, write the files."""
+    """The daily step: due retries back to the queue, expiries (asked once more),
+    move-ins whose lag window passed queued, then the request files."""
     from kenshin import db
 
-    with psycopg.connect(url or db.database_url()) as conn:
+    with db.connect(url) as conn:
         with conn.transaction():
+            moved = advance(conn, as_of)
             queued = queue_due(conn, as_of)
         paths = write_requests(conn, as_of)
         states = dict(conn.execute("select state, count(*) from ops.linkage_request group by state").fetchall())
-    return {"as_of": as_of.isoformat(), "queued": queued, "files": [str(p) for p in paths], "states": states}
+    return {"as_of": as_of.isoformat(), "queued": queued, **moved, "files": [str(p) for p in paths],
+            "states": states}
+
+
+def purge(as_of: dt.date, url: str | None = None) -> dict:
+    """The daily deletion of received responses past their days (a transaction)."""
+    from kenshin import db
+
+    with db.connect(url) as conn, conn.transaction():
+        return purge_responses(conn, as_of)
+
+
+def apply_responses(conn: psycopg.Connection, load_id: int, day: dt.date) -> dict[str, int]:
+    """Apply a response file's accepted rows to their requests (in the load's
+    promote transaction): `00` records into core.external_screening and the
+    request answered; `01` no record; `02` manual pending (waited for); `09`
+    retried after the next backoff, or failed after the last."""
+    rule = policy()
+    conn.execute(
+        """create temp table res on commit drop as
+           select a.*, r.addressee_id, r.attempts
+             from landing.shokai_res_accepted a join ops.linkage_request r using (request_id)
+            where a.load_id = %s""", (load_id,))
+    records = conn.execute(
+        """
+        insert into core.external_screening (addressee_id, source_municipality_code, exam_type, exam_date,
+                                             result_code, followup_outcome, load_id, line_no)
+        select distinct on (addressee_id, exam_type, exam_date, responder_municipality_code)
+               addressee_id, responder_municipality_code, exam_type, exam_date, result_code, followup_outcome,
+               load_id, line_no
+          from res where status = '00'
+         order by addressee_id, exam_type, exam_date, responder_municipality_code, line_no desc
+        on conflict (addressee_id, exam_type, exam_date, source_municipality_code) do update
+           set result_code = excluded.result_code, followup_outcome = excluded.followup_outcome,
+               load_id = excluded.load_id, line_no = excluded.line_no, updated_at = now()
+        """).rowcount
+    # one outcome per request: an answer (00, 01) wins over 02 and 09 in the same file
+    conn.execute(
+        """create temp table outcome on commit drop as
+           select distinct on (request_id) request_id, status, attempts, exam_type as error_code
+             from res order by request_id, status, line_no""")
+    backoff = [int(d) for d in rule["retry_backoff_days"]]
+    counts = {}
+    for status, state in (("00", "answered"), ("01", "no_record")):
+        counts[state] = conn.execute(
+            """update ops.linkage_request r set state = %s, closed_on = %s, answered_load_id = %s,
+                      next_attempt_on = null, updated_at = now()
+                 from outcome o where o.request_id = r.request_id and o.status = %s""",
+            (state, day, load_id, status)).rowcount
+    counts["manual_pending"] = conn.execute(
+        """update ops.linkage_request r set state = 'manual_pending', next_attempt_on = %s, updated_at = now()
+             from outcome o where o.request_id = r.request_id and o.status = '02'""",
+        (day + dt.timedelta(days=int(rule["manual_wait_days"])),)).rowcount
+    counts["retry"] = counts["failed"] = 0
+    for request_id, attempts, error_code in conn.execute(
+            "select request_id, attempts, error_code from outcome where status = '09'").fetchall():
+        if attempts <= len(backoff):
+            conn.execute("""update ops.linkage_request set state = 'retry', error_code = %s, next_attempt_on = %s,
+                                   updated_at = now() where request_id = %s""",
+                         (error_code, day + dt.timedelta(days=backoff[attempts - 1]), request_id))
+            counts["retry"] += 1
+        else:
+            conn.execute("""update ops.linkage_request set state = 'failed', error_code = %s, closed_on = %s,
+                                   next_attempt_on = null, updated_at = now() where request_id = %s""",
+                         (error_code, day, request_id))
+            counts["failed"] += 1
+    conn.execute("drop table res; drop table outcome")
+    return {"external_screenings": records, **counts}
+
+
+def advance(conn: psycopg.Connection, day: dt.date) -> dict[str, int]:
+    """The day's state changes that no file brings: retries due go back to the
+    queue; requests unanswered past the timeout, and manual answers waited for
+    too long, expire, and a first request that expired is asked once more."""
+    rule = policy()
+    retried = conn.execute(
+        """update ops.linkage_request set state = 'queued', next_attempt_on = null, updated_at = now()
+            where state = 'retry' and next_attempt_on <= %s""", (day,)).rowcount
+    expired = conn.execute(
+        """update ops.linkage_request set state = 'expired', closed_on = %(day)s, updated_at = now()
+            where (state = 'sent' and sent_on <= %(timeout)s)
+               or (state = 'manual_pending' and next_attempt_on <= %(day)s)
+           returning request_id, move_in_event_id, addressee_id, previous_municipality_code,
+                     fiscal_year_from, fiscal_year_to, generation""",
+        {"day": day, "timeout": day - dt.timedelta(days=int(rule["answer_timeout_days"]))}).fetchall()
+    requeued = 0
+    for _, event_id, aid, previous, first, last, generation in expired:
+        if generation == 0:
+            requeued += conn.execute(
+                """insert into ops.linkage_request (request_id, move_in_event_id, addressee_id,
+                       previous_municipality_code, fiscal_year_from, fiscal_year_to, generation, queued_on)
+                   values (%s, %s, %s, %s, %s, %s, 1, %s) on conflict do nothing""",
+                (uuid.uuid4(), event_id, aid, previous, first, last, day)).rowcount
+    return {"retried": retried, "expired": len(expired), "requeued": requeued}
+
+
+def purge_responses(conn: psycopg.Connection, day: dt.date) -> dict[str, int]:
+    """Delete the received response rows (landing) and the response files of
+    loads finished more than the configured days ago; log the counts."""
+    before = day - dt.timedelta(days=int(policy()["delete_responses_after_days"]))
+    loads = conn.execute(
+        """select load_id, file_name from ops.load_manifest
+            where source = 'shokai_res' and finished_at is not null and finished_at::date <= %s
+              and exists (select 1 from landing.shokai_res l where l.load_id = ops.load_manifest.load_id)""",
+        (before,)).fetchall()
+    deleted = conn.execute("delete from landing.shokai_res where load_id = any(%s)",
+                           ([lid for lid, _ in loads],)).rowcount if loads else 0
+    for _, name in loads:
+        (config.data_dir() / "inbox" / name).unlink(missing_ok=True)
+    if loads:
+        conn.execute("insert into ops.linkage_deletion (run_on, applied_before, loads, rows_deleted) "
+                     "values (%s, %s, %s, %s)", (day, before, len(loads), deleted))
+        log.info("linkage responses deleted: %d rows of %d files applied by %s", deleted, len(loads), before)
+    return {"loads": len(loads), "rows_deleted": deleted}

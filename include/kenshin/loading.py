@@ -123,7 +123,7 @@ def _ingest_locked(conn: psycopg.Connection, url: str, path: Path, name: str, so
     try:
         if source is None:
             raise FileRejected(name, "file name matches no known layout (LAYOUTS.md)")
-        envelope = read_envelope(path, name, source.kind)
+        envelope = read_envelope(path, name, source.kind, source.encoding)
         meta = source.read_header(envelope.header, name)
         source.check_order(conn, meta, name)
     except FileRejected as exc:

@@ -246,10 +246,11 @@ def run(kind: str, as_of: dt.date, *, dry_run: bool = False, encoding: str | Non
     nothing and writes no file: it reports the counts a real run would."""
     from kenshin import db, letters
 
-    with psycopg.connect(url or db.database_url()) as conn:
+    with db.connect(url) as conn:
         batch = select(conn, kind, as_of)
-        with conn.transaction(force_rollback=dry_run):
-            counts = record(conn, batch)
+        counts = record(conn, batch)
+        # selection and record are one transaction: kept, or for a dry run undone
+        conn.rollback() if dry_run else conn.commit()
         result = {"kind": kind, "as_of": as_of.isoformat(), "batch": batch.name, "dry_run": dry_run,
                   "letters": len(batch.letters), **counts,
                   "causes": sum(len(letter.causes) for letter in batch.letters)}

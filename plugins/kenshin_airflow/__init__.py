@@ -19,6 +19,7 @@ CONN_ID = "kenshin"
 PERSON_LEDGER = Asset(name="core.person_ledger", uri="kenshin://core/person_ledger")
 SCREENINGS = Asset(name="core.screenings", uri="kenshin://core/screenings")
 STATS = Asset(name="stats.published", uri="kenshin://stats/published")
+EXTERNAL_SCREENINGS = Asset(name="core.external_screenings", uri="kenshin://core/external_screenings")
 
 
 def safe_error_text(exc: BaseException | None) -> str:

@@ -34,6 +34,9 @@ class IngestDagSpec:
     publish_despite_rejections: bool = False
     # Files loaded side by side (mapped tasks at once); 1 keeps file order.
     parallel_files: int = 1
+    # Daily steps after the loads, in order: (task_id, "module:function"); each
+    # function takes the run's business date (Asia/Tokyo) and the warehouse URL.
+    then: tuple[tuple[str, str], ...] = ()
     start_date: pendulum.DateTime = field(default_factory=lambda: pendulum.datetime(2026, 4, 1, tz=TIMEZONE))
 
 
@@ -91,7 +94,22 @@ def build_ingest_dag(spec: IngestDagSpec):
                     loaded.append(value)
             return run_totals(loaded)
 
+        def step(task_id: str, target: str):
+            @task(task_id=task_id, trigger_rule="all_done")
+            def run_step(data_interval_end=None) -> dict:
+                import importlib
+
+                module, function = target.split(":")
+                day = data_interval_end.in_timezone(TIMEZONE).date()
+                return getattr(importlib.import_module(module), function)(day, warehouse_url())
+
+            return run_step()
+
         due = find_due_files()
-        publish(ingest.partial(files=due).expand(path=due))
+        last = publish(ingest.partial(files=due).expand(path=due))
+        for task_id, target in spec.then:
+            current = step(task_id, target)
+            last >> current
+            last = current
 
     return ingest_dag()

@@ -7,9 +7,10 @@ import pytest
 
 pytestmark = pytest.mark.dag
 
-WRITERS = {"registry_sync", "clinic_ingest", "marts_build"}
+WRITERS = {"registry_sync", "clinic_ingest", "marts_build", "reminders", "transferee_linkage"}
 # Tasks that run a data-quality gate (per DAG): no retries on gates.
-GATE_TASKS = {("registry_sync", "ingest"), ("clinic_ingest", "ingest"), ("marts_build", "publish_stats")}
+GATE_TASKS = {("registry_sync", "ingest"), ("clinic_ingest", "ingest"), ("transferee_linkage", "ingest"),
+              ("marts_build", "publish_stats")}
 # Task groups all of whose tasks are part of a gate (the dbt build and its tests).
 GATE_GROUPS = {("marts_build", "dbt.")}
 
@@ -25,7 +26,8 @@ def dagbag():
 
 def test_every_dag_imports_without_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert set(dagbag.dag_ids) >= {"registry_sync", "clinic_ingest", "marts_build", "annual_report", "reminders"}
+    assert set(dagbag.dag_ids) >= {"registry_sync", "clinic_ingest", "marts_build", "annual_report", "reminders",
+                                   "transferee_linkage"}
 
 
 def test_parse_time_per_file_under_one_second(dagbag, capsys):

@@ -9,7 +9,7 @@ import datetime as dt
 import psycopg
 import pytest
 
-from builders import fixture_load, insert_person
+from builders import fixture_load, insert_event, insert_person
 from kenshin import linkage
 
 pytestmark = pytest.mark.integration
@@ -17,10 +17,7 @@ pytestmark = pytest.mark.integration
 D = dt.date
 
 
-def move(conn, aid: str, code: str, day: dt.date, line_no: int, previous: str | None = "131016") -> None:
-    conn.execute("""insert into core.person_event (addressee_id, event_code, event_date, previous_municipality_code,
-                           load_id, line_no) values (%s, %s, %s, %s, 1, %s)""",
-                 (aid, code, day, previous if code == "02" else None, line_no))
+move = insert_event
 
 
 @pytest.fixture

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from kenshin.sources.base import Source
 from kenshin.sources.clinic import KenshinSource, SeikenSource
+from kenshin.sources.linkage import ShokaiResSource
 from kenshin.sources.registry import JuminSource, KokuhoSource, SeihoSource
 
 SOURCE_CLASSES: tuple[type[Source], ...] = (
-    JuminSource, SeihoSource, KokuhoSource, KenshinSource, SeikenSource,
+    JuminSource, SeihoSource, KokuhoSource, KenshinSource, SeikenSource, ShokaiResSource,
 )
 
 

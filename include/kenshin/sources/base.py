@@ -57,6 +57,7 @@ class Source(abc.ABC):
     value_columns: ClassVar[tuple[str, ...]]
     suite: ClassVar[str]             # expectations/{suite}.json
     has_review: ClassVar[bool] = False
+    encoding: ClassVar[str] = "cp932"      # the layout's encoding when the file has no BOM
 
     def matches(self, file_name: str) -> bool:
         return self.pattern.fullmatch(file_name) is not None

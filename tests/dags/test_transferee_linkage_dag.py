@@ -1,0 +1,57 @@
+"""transferee_linkage over a sequence of days with dag.test(): nobody asked
+before the lag window, the request file on its day, the answer loaded the day
+after it arrives, its rows deleted after the configured days."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pendulum
+import psycopg
+import pytest
+
+from builders import fixture_load, insert_event, insert_person, shokai_res_file
+
+pytestmark = pytest.mark.dag
+
+
+def test_a_new_arrival_is_asked_about_answered_and_the_answer_deleted(db_url, airflow_db, inbox, monkeypatch):
+    from airflow.dag_processing.dagbag import DagBag
+
+    from kenshin.db import PROJECT_ROOT
+
+    with psycopg.connect(db_url) as conn:
+        fixture_load(conn)
+        insert_person(conn, "0000000001", 2, dt.date(1980, 5, 5), valid_from=dt.date(2026, 4, 1))
+        insert_event(conn, "0000000001", "02", dt.date(2026, 4, 1), 1)
+    monkeypatch.setenv("AIRFLOW_CONN_KENSHIN", db_url.replace("postgresql://postgres@", "postgres://postgres:x@"))
+    dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "transferee_linkage.py")).get_dag("transferee_linkage")
+
+    def run_on(day: str) -> dict[str, str]:
+        run = dag.test(logical_date=pendulum.parse(f"{day}T05:00:00", tz="Asia/Tokyo"))
+        assert run.state == "success"
+        return {ti.task_id: ti.state for ti in run.get_task_instances()}
+
+    def request() -> tuple:
+        with psycopg.connect(db_url) as conn:
+            return conn.execute("select request_id::text, state, file_name from ops.linkage_request").fetchone()
+
+    run_on("2026-06-29")           # the run of June 29 (lag 90 days: due June 30)
+    assert request() is None
+    states = run_on("2026-06-30")
+    assert states["send_requests"] == states["delete_old_responses"] == "success"
+    request_id, state, file_name = request()
+    assert (state, file_name) == ("sent", "shokai_req_20260630_001.csv")
+    assert (inbox.parent / "outbox" / "linkage" / file_name).exists()
+
+    shokai_res_file(inbox, "20260701", 1, [[request_id, "00", "131016", "07", "20250901", "1", ""]])
+    run_on("2026-07-02")           # the file of July 1 is due the next day
+    assert request()[1] == "answered"
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("select count(*) from core.external_screening").fetchone()[0] == 1
+        assert conn.execute("select count(*) from landing.shokai_res").fetchone()[0] == 1
+        conn.execute("update ops.load_manifest set finished_at = '2026-07-02 05:01+09'")
+    run_on("2026-08-01")           # 30 days after the answer was applied
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("select count(*) from landing.shokai_res").fetchone()[0] == 0
+        assert conn.execute("select loads, rows_deleted from ops.linkage_deletion").fetchall() == [(1, 1)]
