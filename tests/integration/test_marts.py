@@ -291,6 +291,9 @@ def test_an_incremental_build_after_changes_equals_a_full_rebuild(db_url):
                                address_key, status, protection_flag, 'y', '03', load_id, 105
                           from core.person_version where addressee_id = '0000000011'""")
         conn.execute("update core.person set updated_at = now() where addressee_id = '0000000011'")
+        # person 8's previous municipality reports a colorectal screening of FY2024: 2025's is a repeat now
+        conn.execute("""insert into core.external_screening (addressee_id, source_municipality_code, exam_type,
+                               exam_date, result_code) values ('0000000008', '131016', '04', '2024-09-01', '1')""")
 
     assert build(db_url, vars=policy)
     incremental = contents(db_url)
@@ -300,11 +303,17 @@ def test_an_incremental_build_after_changes_equals_a_full_rebuild(db_url):
         rebuilt_years = [r[0] for r in conn.execute(
             "select distinct fiscal_year from marts_staging.int_screening_counts where built_at > %s order by 1",
             (first_build,))]
-    # rows keep their build time unless their content changed: persons 8, 10 and 12
+    # rows keep their build time unless their content changed: persons 10 and 12
     # (untouched), the 2025 colorectal rows of 1, 6 and 9 (new screenings of theirs
     # came later or in another programme) and person 11 (moved after the exam)
     assert len(incremental["marts_staging.int_screening_enriched"]) == 14
-    assert untouched == 7
+    assert untouched == 6
+    with psycopg.connect(db_url) as conn:
+        # the reported screening is in the history, not in this city's facts or counts
+        assert conn.execute("""select exam_date, source_municipality_code, is_first_time from marts.screening_history
+                                where addressee_id = '0000000008' order by exam_date""").fetchall() == [
+            (dt.date(2024, 9, 1), "131016", None), (dt.date(2025, 10, 1), None, False)]
+        assert conn.execute("select count(*) from marts.fct_screening").fetchone()[0] == 14
     assert rebuilt_years == [2025, 2026]
     assert 2026 in {r[0] for r in incremental["stats.participation"]}
 

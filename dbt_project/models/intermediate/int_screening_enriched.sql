@@ -55,6 +55,13 @@ changed as (
     where d.updated_at > {{ changed_after }}
     group by d.addressee_id, t.programme
     union all
+    -- a screening a previous municipality reported changes the later rows of its programme
+    select e.addressee_id, t.programme, min(e.exam_date) as rebuild_from
+    from {{ ref('stg_core__external_screening') }} as e
+    inner join {{ ref('exam_types') }} as t on e.exam_type = t.exam_type
+    where e.updated_at > {{ changed_after }}
+    group by e.addressee_id, t.programme
+    union all
     select addressee_id, null as programme, '-infinity'::date as rebuild_from
     from {{ ref('stg_core__person') }}
     where updated_at > {{ changed_after }}
@@ -104,11 +111,32 @@ as_of_exam as (
 ),
 
 previous as (
-    select
-        screening_id,
-        lag(fiscal_year) over (partition by addressee_id, programme order by exam_date, screening_id)
-            as previous_fiscal_year
-    from screening
+    -- the previous screening of the programme, the city's own or one a previous
+    -- municipality reported (情報照会): both make a screening a repeat
+    select screening_id, previous_fiscal_year
+    from (
+        select
+            screening_id,
+            lag(fiscal_year) over (partition by addressee_id, programme order by exam_date, screening_id nulls first)
+                as previous_fiscal_year
+        from (
+            select screening_id, addressee_id, programme, exam_date, fiscal_year
+            from screening
+            union all
+            select
+                null as screening_id,
+                e.addressee_id,
+                t.programme,
+                e.exam_date,
+                {{ fiscal_year('e.exam_date') }} as fiscal_year
+            from {{ ref('stg_core__external_screening') }} as e
+            inner join {{ ref('exam_types') }} as t on e.exam_type = t.exam_type
+            {%- if is_incremental() %}
+            where e.addressee_id in (select c.addressee_id from changed_people as c)
+            {%- endif %}
+        ) as both_sources
+    ) as ordered
+    where screening_id is not null
 ),
 
 enriched as (

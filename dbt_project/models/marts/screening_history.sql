@@ -1,5 +1,7 @@
--- 経年管理: each person's screenings per programme over the years (staff only).
--- A view on int_screening_enriched (indexed by addressee_id for one person's history).
+-- 経年管理: each person's screenings per programme over the years (staff only):
+-- the city's own (a view on int_screening_enriched, indexed by addressee_id)
+-- and those previous municipalities reported (情報照会), marked with the
+-- municipality that did.
 {{ config(materialized='view') }}
 select
     addressee_id,
@@ -15,5 +17,26 @@ select
     detailed_exam_date,
     is_first_time,
     is_interval_kept,
-    next_due_from
+    next_due_from,
+    null::char(6) as source_municipality_code
 from {{ ref('int_screening_enriched') }}
+union all
+select
+    e.addressee_id,
+    p.person_key,
+    t.programme,
+    e.exam_type,
+    e.exam_date,
+    {{ fiscal_year('e.exam_date') }} as fiscal_year,
+    null::int as age_in_fiscal_year,
+    e.result_code,
+    null as detailed_exam_status,
+    e.followup_outcome as detailed_exam_outcome,
+    null::date as detailed_exam_date,
+    null::boolean as is_first_time,
+    null::boolean as is_interval_kept,
+    null::date as next_due_from,
+    e.source_municipality_code
+from {{ ref('stg_core__external_screening') }} as e
+inner join {{ ref('stg_core__person') }} as p on e.addressee_id = p.addressee_id
+inner join {{ ref('exam_types') }} as t on e.exam_type = t.exam_type
