@@ -239,6 +239,21 @@ def linkage_request(as_of: dt.datetime) -> None:
     click.echo(json.dumps(linkage.request(as_of.date()), ensure_ascii=False))
 
 
+@main.group("provision")
+def provision_group() -> None:
+    """Provision copies (副本) of the city's records for other municipalities."""
+
+
+@provision_group.command("export")
+@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), required=True,
+              help="A day of the period (month) exported.")
+def provision_export(as_of: dt.datetime) -> None:
+    """Write the period's fukuhon file (records added or changed since the last export); one JSON line."""
+    from kenshin import provision
+
+    click.echo(json.dumps(provision.run(as_of.date()), ensure_ascii=False))
+
+
 @main.group("report")
 def report_group() -> None:
     """Reports for the ministry (from the published statistics only)."""

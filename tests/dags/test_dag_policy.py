@@ -7,7 +7,7 @@ import pytest
 
 pytestmark = pytest.mark.dag
 
-WRITERS = {"registry_sync", "clinic_ingest", "marts_build", "reminders", "transferee_linkage"}
+WRITERS = {"registry_sync", "clinic_ingest", "marts_build", "reminders", "transferee_linkage", "provision_copies"}
 # Tasks that run a data-quality gate (per DAG): no retries on gates.
 GATE_TASKS = {("registry_sync", "ingest"), ("clinic_ingest", "ingest"), ("transferee_linkage", "ingest"),
               ("marts_build", "publish_stats")}
@@ -27,7 +27,7 @@ def dagbag():
 def test_every_dag_imports_without_errors(dagbag):
     assert dagbag.import_errors == {}
     assert set(dagbag.dag_ids) >= {"registry_sync", "clinic_ingest", "marts_build", "annual_report", "reminders",
-                                   "transferee_linkage"}
+                                   "transferee_linkage", "provision_copies"}
 
 
 def test_parse_time_per_file_under_one_second(dagbag, capsys):

@@ -55,3 +55,22 @@ def test_a_new_arrival_is_asked_about_answered_and_the_answer_deleted(db_url, ai
     with psycopg.connect(db_url) as conn:
         assert conn.execute("select count(*) from landing.shokai_res").fetchone()[0] == 0
         assert conn.execute("select loads, rows_deleted from ops.linkage_deletion").fetchall() == [(1, 1)]
+
+
+def test_provision_copies_exports_the_month_that_ended(db_url, airflow_db, inbox, monkeypatch):
+    from airflow.dag_processing.dagbag import DagBag
+
+    from kenshin.db import PROJECT_ROOT
+
+    with psycopg.connect(db_url) as conn:
+        fixture_load(conn)
+        insert_person(conn, "0000000001", 2, dt.date(1980, 5, 5))
+        conn.execute("""insert into core.screening (addressee_id, exam_type, exam_date, clinic_code, result_code,
+                               fee_exempt, link_method, load_id, line_no)
+                        values ('0000000001', '07', '2026-10-05', '1413050001', '1', false, 'fixture', 1, 1)""")
+    monkeypatch.setenv("AIRFLOW_CONN_KENSHIN", db_url.replace("postgresql://postgres@", "postgres://postgres:x@"))
+    dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "provision_copies.py")).get_dag("provision_copies")
+    run = dag.test(logical_date=pendulum.datetime(2026, 11, 1, 3, tz="Asia/Tokyo"))
+    assert run.state == "success"
+    exported = (inbox.parent / "outbox" / "fukuhon" / "fukuhon_20261031.csv").read_text(encoding="utf-8")
+    assert "D,0000000001,07,20261005,1,,1" in exported.splitlines()

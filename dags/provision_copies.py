@@ -1,0 +1,47 @@
+"""
+### provision_copies — 副本の登録 (the city's records for other municipalities)
+
+On the 1st of every month at 03:00 Asia/Tokyo, writes `outbox/fukuhon/fukuhon_YYYYMMDD.csv`
+(LAYOUTS.md §7, UTF-8) for the month that ended: the city's own screening
+records added or changed since the last export (all of them the first time),
+with their detailed-exam outcome, `auto_answer=0` for protection-flagged
+persons, nothing past its retention. The integration platform registers the
+file on the intermediate server. A rerun of the same month writes the same
+bytes (the window of changes is kept in `ops.provision_export`).
+
+By hand: `kenshin provision export --as-of 2026-10-31`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pendulum
+from airflow.sdk import CronDataIntervalTimetable, dag, task
+
+from kenshin_airflow import DEFAULT_ARGS, TIMEZONE
+
+
+@dag(
+    schedule=CronDataIntervalTimetable("0 3 1 * *", timezone=TIMEZONE),
+    start_date=pendulum.datetime(2026, 4, 1, tz=TIMEZONE),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["kenshin", "linkage", "export"],
+    doc_md=__doc__,
+)
+def provision_copies():
+    @task
+    def export(data_interval_end=None) -> dict:
+        """The month that ended before this run."""
+        from kenshin import provision
+        from kenshin_airflow import warehouse_url
+
+        last_day = data_interval_end.in_timezone(TIMEZONE).date() - dt.timedelta(days=1)
+        return provision.run(last_day, warehouse_url())
+
+    export()
+
+
+provision_copies()
