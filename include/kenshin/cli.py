@@ -239,6 +239,20 @@ def linkage_request(as_of: dt.datetime) -> None:
     click.echo(json.dumps(linkage.request(as_of.date()), ensure_ascii=False))
 
 
+@main.group("exchange")
+def exchange_group() -> None:
+    """The network simulator (demo and tests only): the other municipalities' side."""
+
+
+@exchange_group.command("simulate")
+@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), required=True, help="The simulated day.")
+def exchange_simulate(as_of: dt.datetime) -> None:
+    """Answer the request files in the outbox; write the responses due by that day to the inbox."""
+    from kenshin import exchange
+
+    click.echo(json.dumps(exchange.simulate(as_of.date()), ensure_ascii=False))
+
+
 @main.group("provision")
 def provision_group() -> None:
     """Provision copies (副本) of the city's records for other municipalities."""

@@ -74,3 +74,53 @@ def test_provision_copies_exports_the_month_that_ended(db_url, airflow_db, inbox
     assert run.state == "success"
     exported = (inbox.parent / "outbox" / "fukuhon" / "fukuhon_20261031.csv").read_text(encoding="utf-8")
     assert "D,0000000001,07,20261005,1,,1" in exported.splitlines()
+
+
+def test_a_sequence_of_days_with_the_network_simulator(db_url, airflow_db, inbox, monkeypatch):
+    """Arrivals of April 1 and 10; the simulator answers from the previous
+    municipalities' history; the DAG runs day by day: nobody before the lag
+    window, everyone once, every answer applied."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from airflow.dag_processing.dagbag import DagBag
+
+    from kenshin import exchange
+    from kenshin.db import PROJECT_ROOT
+
+    with psycopg.connect(db_url) as conn:
+        fixture_load(conn)
+        for i, day in ((1, dt.date(2026, 4, 1)), (2, dt.date(2026, 4, 1)), (3, dt.date(2026, 4, 10))):
+            insert_person(conn, f"{i:010d}", 2, dt.date(1975, 5, 5), valid_from=day)
+            insert_event(conn, f"{i:010d}", "02", day, i)
+    truth = inbox.parent / "truth"
+    truth.mkdir()
+    pq.write_table(pa.table({"addressee_id": ["0000000001", "0000000001", "0000000003"],
+                             "exam_type": ["07", "04", "04"],
+                             "exam_date": [dt.date(2024, 9, 1), dt.date(2025, 9, 1), dt.date(2016, 9, 1)],
+                             "result_code": ["1", "3", "1"], "followup_outcome": ["", "4", ""]}),
+                   truth / "previous_municipalities.parquet")
+    monkeypatch.setenv("AIRFLOW_CONN_KENSHIN", db_url.replace("postgresql://postgres@", "postgres://postgres:x@"))
+    dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "transferee_linkage.py")).get_dag("transferee_linkage")
+
+    def states() -> dict[str, str]:
+        with psycopg.connect(db_url) as conn:
+            return dict(conn.execute("select addressee_id, state from ops.linkage_request").fetchall())
+
+    everyone_answers = {"09": 0.0, "02": 0.0, "silent": 0.0}
+    day = dt.date(2026, 6, 28)
+    while day <= dt.date(2026, 7, 20):
+        exchange.simulate(day, inbox.parent, everyone_answers)
+        run = dag.test(logical_date=pendulum.datetime(day.year, day.month, day.day, 5, tz="Asia/Tokyo"))
+        assert run.state == "success"
+        if day < dt.date(2026, 6, 30):
+            assert states() == {}
+        if day == dt.date(2026, 6, 30):
+            assert states() == {"0000000001": "sent", "0000000002": "sent"}
+        day += dt.timedelta(days=1)
+    # 1: two records of FY2024-2025 answered; 2: none; 3 (due July 9): its FY2016 record is older than asked for
+    assert states() == {"0000000001": "answered", "0000000002": "no_record", "0000000003": "no_record"}
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("select count(*) from ops.linkage_request").fetchone()[0] == 3
+        assert conn.execute("select addressee_id, exam_type, exam_date from core.external_screening "
+                            "order by exam_date").fetchall() == [
+            ("0000000001", "07", dt.date(2024, 9, 1)), ("0000000001", "04", dt.date(2025, 9, 1))]

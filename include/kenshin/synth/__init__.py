@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 from kenshin.layout import write_records
 from kenshin.synth.city import City
 from kenshin.synth.clinics import ClinicMonths
+from kenshin.synth.exchange import previous_history
 from kenshin.synth.registry import RESIDENT
 
 __all__ = ["generate"]
@@ -143,6 +144,11 @@ def generate(residents: int, seed: int, out: Path, start: dt.date, days: int, cl
         "file": pa.array(writer.events["file"], pa.string()),
         "line": pa.array(writer.events["line"], pa.int32()),
     }), truth / "events.parquet")
+    # what the previous municipalities hold of the people who moved in (the
+    # network simulator answers linkage queries from it)
+    pq.write_table(previous_history(pq.read_table(truth / "persons.parquet"),
+                                    pq.read_table(truth / "events.parquet"), seed),
+                   truth / "previous_municipalities.parquet")
     if exams:
         counts, screening_truth, followup_truth = exams.write(inbox)
         writer.files.update(counts["files"])
