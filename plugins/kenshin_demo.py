@@ -38,6 +38,7 @@ START = dt.date(2026, 10, 1)
 DAYS = 31
 # follow-ups of October's 要精検 (90 days on), vouchers of FY2027, second
 # follow-ups (90 days after the first), invitations of FY2027
+LINKAGE_FROM, LINKAGE_TO = dt.date(2026, 12, 31), dt.date(2027, 1, 31)
 NOTICE_DAYS = (dt.date(2027, 1, 20), dt.date(2027, 4, 1), dt.date(2027, 4, 20), dt.date(2027, 10, 1))
 
 
@@ -176,6 +177,21 @@ def main() -> None:
         raise SystemExit(f"marts_build ended {run.state}")
     print(f"marts_build: dbt models, tests and the statistics published ({time.monotonic() - t0:.0f} s)")
 
+    # Linkage queries for October's arrivals, answered by the network simulator,
+    # over the weeks their lag window (90 days) ends in.
+    from kenshin import exchange
+
+    linkage = DagBag(dag_folder=str(db.PROJECT_ROOT / "dags" / "transferee_linkage.py")).get_dag("transferee_linkage")
+    day = LINKAGE_FROM
+    while day <= LINKAGE_TO:
+        exchange.simulate(day, Path(data))
+        run = linkage.test(logical_date=pendulum.datetime(day.year, day.month, day.day, 5, tz="Asia/Tokyo"))
+        if run.state != "success":
+            raise SystemExit(f"transferee_linkage run of {day} ended {run.state}")
+        day += dt.timedelta(days=1)
+    print(f"transferee_linkage: {(LINKAGE_TO - LINKAGE_FROM).days + 1} daily runs with the network simulator "
+          f"({time.monotonic() - t0:.0f} s)")
+
     # Letters: one batch of each kind, on the days the reminders DAG sends them.
     reminders = DagBag(dag_folder=str(db.PROJECT_ROOT / "dags" / "reminders.py")).get_dag("reminders")
     for day in NOTICE_DAYS:
@@ -195,6 +211,11 @@ def main() -> None:
     for k, v in rows:
         print(f"{k:<{width}}  {v:>10}")
     print("-" * (width + 14))
+    with psycopg.connect(url) as conn:
+        states = conn.execute("select state, count(*) from ops.linkage_request group by state order by state").fetchall()
+        external = conn.execute("select count(*) from core.external_screening").fetchone()[0]
+    print("\nlinkage queries for new arrivals (ops.linkage_request): "
+          + ", ".join(f"{state} {n}" for state, n in states) + f"; records received {external}")
     print("\nletters (reminders DAG; the vendor's CSV is CP932, protection-flagged persons only on the manual list):")
     for batch, letters, bulk, manual in _batches(url):
         files = " ".join(sorted(p.name for p in Path(data, "notices").glob(f"{batch}*")))
