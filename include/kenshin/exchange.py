@@ -48,28 +48,39 @@ def _history(data: Path) -> dict[str, list[tuple]]:
 
 
 def plan(request: list[str], sent: dt.date, history: dict[str, list[tuple]],
-         shares: dict[str, float] | None = None) -> list[tuple[str, list[str]]]:
-    """The responses to one request: (day due, D row without the record type)."""
+         shares: dict[str, float] | None = None, fixed: dict[str, str] | None = None) -> list[tuple[str, list[str]]]:
+    """The responses to one request: (day due, D row without the record type).
+    `fixed` (tests): addressee id → the outcome ("09", "02", "silent", "answer")
+    their requests get, instead of a draw by request id."""
     request_id, aid, previous, fy_from, fy_to = request
     shares = shares or SHARES
-    u = _draw(request_id, "outcome")
+    if fixed and aid in fixed:
+        outcome = fixed[aid]
+    else:
+        u, outcome = _draw(request_id, "outcome"), "answer"
+        for kind in ("09", "silent", "02"):
+            if u < shares[kind]:
+                outcome = kind
+                break
+            u -= shares[kind]
     delay = 1 + int(_draw(request_id, "delay") * 5)
     due = (sent + dt.timedelta(days=delay)).isoformat()
     empty = ["", "", "", ""]
-    if u < shares["09"]:
+    if outcome == "09":
         return [(due, [request_id, "09", previous, "E001", "", "", ""])]
-    if u < shares["09"] + shares["silent"]:
+    if outcome == "silent":
         return []
     answer = [[request_id, "00", previous, t, f"{d:%Y%m%d}", r, o]
               for t, d, r, o in sorted(history.get(aid, []))
               if int(fy_from) <= programmes.fiscal_year(d) <= int(fy_to)] or [[request_id, "01", previous, *empty]]
-    if u < shares["09"] + shares["silent"] + shares["02"]:
+    if outcome == "02":
         later = (sent + dt.timedelta(days=delay + MANUAL_DAYS)).isoformat()
         return [(due, [request_id, "02", previous, *empty])] + [(later, row) for row in answer]
     return [(due, row) for row in answer]
 
 
-def simulate(as_of: dt.date, data: Path | None = None, shares: dict[str, float] | None = None) -> dict:
+def simulate(as_of: dt.date, data: Path | None = None, shares: dict[str, float] | None = None,
+             fixed: dict[str, str] | None = None) -> dict:
     """Answer the request files not seen yet; write the responses due by `as_of`."""
     data = data or config.data_dir()
     state_path = data / "exchange" / "state.json"
@@ -82,7 +93,7 @@ def simulate(as_of: dt.date, data: Path | None = None, shares: dict[str, float] 
         with path.open(encoding="utf-8", newline="") as f:
             for row in csv.reader(f):
                 if row and row[0] == "D":
-                    state["pending"] += [[due, r] for due, r in plan(row[1:6], sent, history, shares)]
+                    state["pending"] += [[due, r] for due, r in plan(row[1:6], sent, history, shares, fixed)]
         state["seen"].append(path.name)
     due = sorted(p for p in state["pending"] if p[0] <= as_of.isoformat())
     state["pending"] = [p for p in state["pending"] if p[0] > as_of.isoformat()]

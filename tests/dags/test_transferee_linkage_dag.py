@@ -78,8 +78,11 @@ def test_provision_copies_exports_the_month_that_ended(db_url, airflow_db, inbox
 
 def test_a_sequence_of_days_with_the_network_simulator(db_url, airflow_db, inbox, monkeypatch):
     """Arrivals of April 1 and 10; the simulator answers from the previous
-    municipalities' history; the DAG runs day by day: nobody before the lag
-    window, everyone once, every answer applied."""
+    municipalities' history, with an outcome chosen per person; the DAG runs
+    day by day: nobody before the lag window, everyone once per move-in, and
+    every state: answered, no record, manual pending then answered, errors
+    retried after 1, 3 and 7 days then failed, silence expired and asked once
+    more, then expired for good."""
     import pyarrow as pa
     import pyarrow.parquet as pq
     from airflow.dag_processing.dagbag import DagBag
@@ -89,7 +92,8 @@ def test_a_sequence_of_days_with_the_network_simulator(db_url, airflow_db, inbox
 
     with psycopg.connect(db_url) as conn:
         fixture_load(conn)
-        for i, day in ((1, dt.date(2026, 4, 1)), (2, dt.date(2026, 4, 1)), (3, dt.date(2026, 4, 10))):
+        for i, day in ((1, dt.date(2026, 4, 1)), (2, dt.date(2026, 4, 1)), (3, dt.date(2026, 4, 10)),
+                       (4, dt.date(2026, 4, 1)), (5, dt.date(2026, 4, 1)), (6, dt.date(2026, 4, 1))):
             insert_person(conn, f"{i:010d}", 2, dt.date(1975, 5, 5), valid_from=day)
             insert_event(conn, f"{i:010d}", "02", day, i)
     truth = inbox.parent / "truth"
@@ -104,23 +108,33 @@ def test_a_sequence_of_days_with_the_network_simulator(db_url, airflow_db, inbox
 
     def states() -> dict[str, str]:
         with psycopg.connect(db_url) as conn:
-            return dict(conn.execute("select addressee_id, state from ops.linkage_request").fetchall())
+            return dict(conn.execute("select addressee_id, string_agg(state, ' ' order by generation) "
+                                     "from ops.linkage_request group by addressee_id").fetchall())
 
-    everyone_answers = {"09": 0.0, "02": 0.0, "silent": 0.0}
+    outcomes = {"0000000001": "answer", "0000000002": "answer", "0000000003": "answer",
+                "0000000004": "09", "0000000005": "02", "0000000006": "silent"}
+    seen = set()
     day = dt.date(2026, 6, 28)
-    while day <= dt.date(2026, 7, 20):
-        exchange.simulate(day, inbox.parent, everyone_answers)
+    while day <= dt.date(2026, 8, 30):
+        exchange.simulate(day, inbox.parent, fixed=outcomes)
         run = dag.test(logical_date=pendulum.datetime(day.year, day.month, day.day, 5, tz="Asia/Tokyo"))
         assert run.state == "success"
         if day < dt.date(2026, 6, 30):
             assert states() == {}
         if day == dt.date(2026, 6, 30):
-            assert states() == {"0000000001": "sent", "0000000002": "sent"}
+            assert set(states().values()) == {"sent"} and "0000000003" not in states()
+        seen |= set(states().items())
         day += dt.timedelta(days=1)
-    # 1: two records of FY2024-2025 answered; 2: none; 3 (due July 9): its FY2016 record is older than asked for
-    assert states() == {"0000000001": "answered", "0000000002": "no_record", "0000000003": "no_record"}
+    # 1: two records of FY2024-2025 answered; 2: none; 3 (due July 9): its FY2016 record is older than asked for;
+    # 5: after its manual pending, the final answer (no record)
+    assert states() == {"0000000001": "answered", "0000000002": "no_record", "0000000003": "no_record",
+                        "0000000004": "failed", "0000000005": "no_record", "0000000006": "expired expired"}
+    assert {("0000000004", "retry"), ("0000000005", "manual_pending"), ("0000000006", "expired sent")} <= seen
     with psycopg.connect(db_url) as conn:
-        assert conn.execute("select count(*) from ops.linkage_request").fetchone()[0] == 3
+        attempts = conn.execute("select attempts, sent_on from ops.linkage_request "
+                                "where addressee_id = '0000000004'").fetchone()
+        assert attempts[0] == 4                      # the first request and three retries
+        assert conn.execute("select count(*) from ops.linkage_request").fetchone()[0] == 7
         assert conn.execute("select addressee_id, exam_type, exam_date from core.external_screening "
-                            "order by exam_date").fetchall() == [
+                            "where addressee_id = '0000000001' order by exam_date").fetchall() == [
             ("0000000001", "07", dt.date(2024, 9, 1)), ("0000000001", "04", dt.date(2025, 9, 1))]
