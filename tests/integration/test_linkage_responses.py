@@ -83,6 +83,17 @@ def test_answers_no_record_and_bad_rows(sent, inbox):
         assert conn.execute("select count(*) from landing.shokai_res").fetchone()[0] == 0
         assert conn.execute("select loads, rows_deleted from ops.linkage_deletion").fetchall() == [(2, 6)]
     assert not path.exists()
+    # a scan: no table keeps rows of the response loads but the manifest's own bookkeeping
+    # (counts, reasons, gate results) and the applied records themselves
+    with psycopg.connect(sent) as conn:
+        loads = [r[0] for r in conn.execute("select load_id from ops.load_manifest where source = 'shokai_res'")]
+        tables = conn.execute("""select table_schema, table_name from information_schema.columns
+                                  where column_name = 'load_id' and table_schema not in ('pg_catalog',
+                                        'information_schema') and table_name not like '%%accepted'""").fetchall()
+        holding = {f"{schema}.{table}" for schema, table in tables
+                   if conn.execute(f'select exists (select 1 from "{schema}"."{table}" where load_id = any(%s))',
+                                   (loads,)).fetchone()[0]}
+    assert holding == {"ops.load_manifest", "ops.quarantine", "ops.gate_result", "core.external_screening"}
 
 
 def test_manual_pending_errors_with_backoff_and_expiry(sent, inbox):
@@ -108,6 +119,19 @@ def test_manual_pending_errors_with_backoff_and_expiry(sent, inbox):
     linkage.request(day, sent)
     ingest_file(shokai_res_file(inbox, f"{day:%Y%m%d}", number, [[r2, "09", "", "E01", "", "", ""]]), url=sent)
     assert state(sent, "0000000002")[:2] == ("failed", 4)
+
+    # a manual answer never comes: expired after the 60 days waited (asked once more)
+    with psycopg.connect(sent) as conn:
+        conn.execute("update ops.linkage_request set state = 'manual_pending', next_attempt_on = '2026-07-25' "
+                     "where addressee_id = '0000000003'")
+    assert linkage.request(D(2026, 7, 24), sent)["expired"] == 0
+    assert linkage.request(D(2026, 7, 25), sent)["expired"] == 1
+    with psycopg.connect(sent) as conn:
+        assert conn.execute("select generation, state from ops.linkage_request where addressee_id = '0000000003' "
+                            "order by generation").fetchall() == [(0, "expired"), (1, "sent")]
+        conn.execute("delete from ops.linkage_request where addressee_id = '0000000003' and generation = 1")
+        conn.execute("update ops.linkage_request set state = 'sent', closed_on = null "
+                     "where addressee_id = '0000000003'")
 
     # 3 never answers: expired after 30 days and asked once more, then expired for good
     assert linkage.request(D(2026, 7, 29), sent)["states"].get("expired") is None
