@@ -14,8 +14,6 @@ By hand: `kenshin provision export --as-of 2026-10-31`.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pendulum
 from airflow.sdk import CronDataIntervalTimetable, dag, task
 
@@ -38,8 +36,7 @@ def provision_copies():
         from kenshin import provision
         from kenshin_airflow import warehouse_url
 
-        last_day = data_interval_end.in_timezone(TIMEZONE).date() - dt.timedelta(days=1)
-        return provision.run(last_day, warehouse_url())
+        return provision.run_month_before(data_interval_end.in_timezone(TIMEZONE).date(), warehouse_url())
 
     export()
 

@@ -151,6 +151,14 @@ def insert_person(conn, aid: str, sex: int, birth: dt.date, *, valid_from: dt.da
         (aid, valid_from, valid_to, aid, name_kanji, sex, birth, status, protection_flag, line_no))
 
 
+def insert_screening(conn, aid: str, exam_type: str, day: dt.date, line_no: int, result: str = "1") -> int:
+    """A screening of a ledger person written straight into core (fixture load 1); returns its id."""
+    return conn.execute("""insert into core.screening (addressee_id, exam_type, exam_date, clinic_code, result_code,
+                                  fee_exempt, link_method, load_id, line_no)
+                           values (%s, %s, %s, '1413050001', %s, false, 'fixture', 1, %s)
+                           returning screening_id""", (aid, exam_type, day, result, line_no)).fetchone()[0]
+
+
 def fixture_load(conn) -> None:
     """The load id 1 fixture rows in core refer to."""
     conn.execute("insert into ops.load_manifest (file_name, source, sha256, size_bytes, status) "

@@ -96,3 +96,8 @@ def run(as_of: dt.date, url: str | None = None) -> dict:
 
     with db.connect(url) as conn, conn.transaction():
         return export(conn, as_of)
+
+
+def run_month_before(day: dt.date, url: str | None = None) -> dict:
+    """The export of the month that ended before `day` (the monthly DAG's run day)."""
+    return run(day - dt.timedelta(days=1), url)

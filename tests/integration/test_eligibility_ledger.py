@@ -13,7 +13,7 @@ import sys
 import psycopg
 import pytest
 
-from builders import fixture_load, insert_person
+from builders import fixture_load, insert_person, insert_screening
 from kenshin import eligibility
 
 pytestmark = pytest.mark.integration
@@ -22,20 +22,13 @@ DAY = dt.date(2026, 6, 1)
 D = dt.date
 
 
-def screening(conn, aid: str, exam_type: str, day: dt.date, line_no: int) -> None:
-    conn.execute("""insert into core.screening (addressee_id, exam_type, exam_date, clinic_code, result_code,
-                           fee_exempt, link_method, load_id, line_no)
-                    values (%s, %s, %s, '1413050001', '1', false, 'fixture', 1, %s)""",
-                 (aid, exam_type, day, line_no))
-
-
 @pytest.fixture
 def ledger(db_url):
     with psycopg.connect(db_url) as conn:
         fixture_load(conn)
         # 1: a resident woman screened for breast cancer last fiscal year
         insert_person(conn, "0000000001", 2, D(1970, 1, 1))
-        screening(conn, "0000000001", "07", D(2025, 10, 1), 1)
+        insert_screening(conn, "0000000001", "07", D(2025, 10, 1), 1)
         # 2: moved in this April; her previous municipality reported a breast screening last FY
         insert_person(conn, "0000000002", 2, D(1970, 1, 1), valid_from=D(2026, 4, 1))
         conn.execute("""insert into core.external_screening (addressee_id, source_municipality_code, exam_type,

@@ -11,20 +11,13 @@ import subprocess
 import psycopg
 import pytest
 
-from builders import fixture_load, insert_person
+from builders import fixture_load, insert_person, insert_screening
 from kenshin import letters, notices
 
 pytestmark = pytest.mark.integration
 
 D = dt.date
 DV_NAME = "秘匿　一子"
-
-
-def screening(conn, aid: str, exam_type: str, day: dt.date, result: str, line_no: int) -> int:
-    return conn.execute("""insert into core.screening (addressee_id, exam_type, exam_date, clinic_code, result_code,
-                                  fee_exempt, link_method, load_id, line_no)
-                           values (%s, %s, %s, '1413050001', %s, false, 'fixture', 1, %s)
-                           returning screening_id""", (aid, exam_type, day, result, line_no)).fetchone()[0]
 
 
 @pytest.fixture
@@ -90,10 +83,10 @@ def test_vouchers_go_once_to_exactly_the_targets_and_never_in_bulk_to_a_protecte
 
 def test_invitations_skip_who_was_screened_and_go_once(city):
     with psycopg.connect(city) as conn:
-        screening(conn, "0000000004", "04", D(2026, 6, 1), "1", 1)
+        insert_screening(conn, "0000000004", "04", D(2026, 6, 1), 1, "1")
         # HPV-only last fiscal year: 9 HPV-positive with a negative triage (result 2), 10 negative
-        screening(conn, "0000000009", "06", D(2025, 10, 1), "2", 2)
-        screening(conn, "0000000010", "06", D(2025, 10, 1), "1", 3)
+        insert_screening(conn, "0000000009", "06", D(2025, 10, 1), 2, "2")
+        insert_screening(conn, "0000000010", "06", D(2025, 10, 1), 3, "1")
     first = notices.run("INVITE", D(2026, 10, 1), url=city)
     vendor = {r["addressee_id"]: r["exam_types"] for r in read_csv(letters.notices_dir()
                                                                     / "20261001_INVITE.csv")}
@@ -108,9 +101,9 @@ def test_invitations_skip_who_was_screened_and_go_once(city):
 
 def test_followups_on_day_n_then_m_days_later_and_never_a_third(city):
     with psycopg.connect(city) as conn:
-        screening(conn, "0000000007", "04", D(2026, 5, 1), "3", 1)
-        eight = screening(conn, "0000000008", "04", D(2026, 5, 1), "3", 2)
-        screening(conn, "0000000004", "04", D(2026, 5, 1), "1", 3)   # not 要精検
+        insert_screening(conn, "0000000007", "04", D(2026, 5, 1), 1, "3")
+        eight = insert_screening(conn, "0000000008", "04", D(2026, 5, 1), 2, "3")
+        insert_screening(conn, "0000000004", "04", D(2026, 5, 1), 3, "1")   # not 要精検
 
     def letters(kind, day):
         return notices.run(kind, day, url=city)["letters"]

@@ -10,18 +10,12 @@ import datetime as dt
 import psycopg
 import pytest
 
-from builders import fixture_load, insert_person
+from builders import fixture_load, insert_person, insert_screening
 from kenshin import provision
 
 pytestmark = pytest.mark.integration
 
 D = dt.date
-
-
-def screening(conn, aid: str, exam_type: str, day: dt.date, line_no: int) -> None:
-    conn.execute("""insert into core.screening (addressee_id, exam_type, exam_date, clinic_code, result_code,
-                           fee_exempt, link_method, load_id, line_no)
-                    values (%s, %s, %s, '1413050001', '1', false, 'fixture', 1, %s)""", (aid, exam_type, day, line_no))
 
 
 def rows(path: str) -> list[list[str]]:
@@ -35,10 +29,10 @@ def test_monthly_exports(db_url, tmp_path, monkeypatch):
         fixture_load(conn)
         insert_person(conn, "0000000001", 1, D(1960, 1, 1))
         insert_person(conn, "0000000002", 2, D(1960, 1, 1), protection_flag=True)
-        screening(conn, "0000000001", "04", D(2025, 10, 1), 1)
-        screening(conn, "0000000002", "07", D(2025, 10, 1), 2)
-        screening(conn, "0000000001", "04", D(2020, 10, 1), 3)    # cancer, kept 5 years: FY2020 is past it
-        screening(conn, "0000000001", "09", D(2020, 10, 1), 4)    # periodontal, kept 10 years: still kept
+        insert_screening(conn, "0000000001", "04", D(2025, 10, 1), 1)
+        insert_screening(conn, "0000000002", "07", D(2025, 10, 1), 2)
+        insert_screening(conn, "0000000001", "04", D(2020, 10, 1), 3)    # cancer, kept 5 years: FY2020 is past it
+        insert_screening(conn, "0000000001", "09", D(2020, 10, 1), 4)    # periodontal, kept 10 years: still kept
 
     october = provision.run(D(2026, 10, 31), db_url)
     assert (october["records"], october["auto_answer_0"]) == (3, 1)
@@ -54,6 +48,6 @@ def test_monthly_exports(db_url, tmp_path, monkeypatch):
     assert open(october["file"], "rb").read() == before          # the same month again: the same bytes
 
     with psycopg.connect(db_url) as conn:
-        screening(conn, "0000000001", "03", D(2026, 11, 5), 5)
+        insert_screening(conn, "0000000001", "03", D(2026, 11, 5), 5)
     november = provision.run(D(2026, 11, 30), db_url)
     assert rows(november["file"])[1:] == [["D", "0000000001", "03", "20261105", "1", "", "1"], ["T", "1"]]
