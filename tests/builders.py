@@ -201,3 +201,28 @@ def shokai_res_file(folder: Path, day: str, number: int, rows: list[list[str]], 
     write_records(path, ["H", "SHOKAI_RES", f"{day[:4]}-{day[4:6]}-{day[6:]}T09:00:00+09:00"],
                   [["D", *r] for r in rows], encoding="utf-8", trailer=trailer)
     return path
+
+
+# Every incremental model and published statistics table, with the columns to order by.
+INCREMENTAL = {
+    "marts_staging.int_screening_enriched": "screening_id",
+    "marts_staging.int_screening_counts": "fiscal_year, exam_type, ward_code, sex, age_band, is_first_time",
+    "marts_staging.int_people_screened": "fiscal_year, exam_type, ward_code, sex, age_band",
+    "marts_staging.int_target_population": "fiscal_year, exam_type, ward_code, sex, age_band",
+    "stats.process_indicators": "fiscal_year, exam_type, sex, age_band",
+    "stats.participation": "fiscal_year, exam_type, ward_code, sex, age_band",
+    "stats.ministry_report": "fiscal_year, exam_type, sex, age_band, first_time",
+}
+
+
+def mart_contents(url: str) -> dict[str, list[tuple]]:
+    """Every incremental model and published table, without the build times."""
+    import psycopg
+
+    out = {}
+    with psycopg.connect(url) as conn:
+        for table, order in INCREMENTAL.items():
+            cur = conn.execute(f"select * from {table} order by {order}")
+            keep = [i for i, c in enumerate(cur.description) if c.name not in ("built_at", "change_watermark")]
+            out[table] = [tuple(r[i] for i in keep) for r in cur.fetchall()]
+    return out

@@ -41,12 +41,14 @@ changed_years as (
 )
 {% endmacro %}
 
-{# Post-hook of those models: a fiscal year with no screenings left (all purged)
-   has nothing to insert, so delete+insert alone would keep its old rows. #}
-{% macro drop_years_without_facts(facts) %}
+{# Post-hook of those models: a fiscal year (or, `by` more columns, a cell such as
+   a fiscal year's exam type) with no facts left (all purged) has nothing to
+   insert, so delete+insert alone would keep its old rows. #}
+{% macro drop_years_without_facts(facts, by=['fiscal_year']) %}
     {%- if is_incremental() %}
     delete from {{ this }} as t
-    where not exists (select 1 from {{ facts }} as f where f.fiscal_year = t.fiscal_year)
+    where not exists (select 1 from {{ facts }} as f
+                      where {% for c in by %}f.{{ c }} = t.{{ c }}{% if not loop.last %} and {% endif %}{% endfor %})
     {%- endif %}
 {% endmacro %}
 

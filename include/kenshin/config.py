@@ -16,8 +16,10 @@ CONFIG_DIR = PROJECT_ROOT / "include" / "config"
 
 @functools.cache
 def load(name: str) -> dict[str, Any]:
-    """The YAML document `include/config/{name}.yaml`."""
-    return yaml.safe_load((CONFIG_DIR / f"{name}.yaml").read_text(encoding="utf-8"))
+    """The YAML document `{name}.yaml` of `include/config/`, or of the folder
+    `KENSHIN_CONFIG_DIR` names (a deployment's own policy files)."""
+    folder = Path(os.environ.get("KENSHIN_CONFIG_DIR") or CONFIG_DIR)
+    return yaml.safe_load((folder / f"{name}.yaml").read_text(encoding="utf-8"))
 
 
 def data_dir() -> Path:

@@ -233,7 +233,7 @@ def advance(conn: psycopg.Connection, day: dt.date) -> dict[str, int]:
 def purge_responses(conn: psycopg.Connection, day: dt.date) -> dict[str, int]:
     """Delete the received response rows (landing) and the response files of
     loads finished more than the configured days ago; log the counts."""
-    before = day - dt.timedelta(days=int(policy()["delete_responses_after_days"]))
+    before = day - dt.timedelta(days=int(config.load("retention")["landing_days"]["network_responses"]))
     loads = conn.execute(
         """select load_id, file_name from ops.load_manifest
             where source = 'shokai_res' and finished_at is not null and finished_at::date <= %s

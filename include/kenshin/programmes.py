@@ -26,7 +26,7 @@ class ExamType:
     max_age: int | None
     milestone_ages: tuple[int, ...] | None
     interval_years: int | None
-    retention_years: int | None
+    retention_years: int | None   # 保管期間, from retention.yaml (None: for life)
     population: str = "all"   # all | nhi | welfare
     excluded_population: str | None = None   # e.g. nhi: covered by an insurer's check instead
     once_per_life: bool = False
@@ -53,12 +53,13 @@ class ExamType:
 @functools.cache
 def exam_types() -> dict[str, ExamType]:
     rules = config.load("programmes")["exam_types"]
+    kept = config.load("retention")["programmes"]
     return {
         code: ExamType(
             code=code, programme=r["programme"], name=r["name"], sex=r.get("sex"),
             min_age=r.get("min_age"), max_age=r.get("max_age"),
             milestone_ages=tuple(r["milestone_ages"]) if r.get("milestone_ages") else None,
-            interval_years=r.get("interval_years"), retention_years=r.get("retention_years"),
+            interval_years=r.get("interval_years"), retention_years=kept[r["programme"]],
             population=r.get("population", "all"), excluded_population=r.get("excluded_population"),
             once_per_life=bool(r.get("once_per_life", False)), age_reference=r.get("age_reference"),
         )

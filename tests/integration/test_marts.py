@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from builders import build_cohort
+from builders import mart_contents as contents
 from kenshin.marts import build, run_dbt
 
 pytestmark = pytest.mark.integration
@@ -223,28 +224,6 @@ def test_annual_report_writes_the_published_tables_as_csv_and_xlsx(db_url, tmp_p
     sheet = load_workbook(xlsx_path)["04 大腸がん検診"]
     assert [c.value for c in sheet[1]][:2] == ["年度", "検診種別"]
     assert sheet.max_row == len(table)
-
-
-INCREMENTAL = {
-    "marts_staging.int_screening_enriched": "screening_id",
-    "marts_staging.int_screening_counts": "fiscal_year, exam_type, ward_code, sex, age_band, is_first_time",
-    "marts_staging.int_people_screened": "fiscal_year, exam_type, ward_code, sex, age_band",
-    "marts_staging.int_target_population": "fiscal_year, exam_type, ward_code, sex, age_band",
-    "stats.process_indicators": "fiscal_year, exam_type, sex, age_band",
-    "stats.participation": "fiscal_year, exam_type, ward_code, sex, age_band",
-    "stats.ministry_report": "fiscal_year, exam_type, sex, age_band, first_time",
-}
-
-
-def contents(url: str) -> dict[str, list[tuple]]:
-    """Every incremental model and published table, without the build times."""
-    out = {}
-    with psycopg.connect(url) as conn:
-        for table, order in INCREMENTAL.items():
-            cur = conn.execute(f"select * from {table} order by {order}")
-            keep = [i for i, c in enumerate(cur.description) if c.name not in ("built_at", "change_watermark")]
-            out[table] = [tuple(r[i] for i in keep) for r in cur.fetchall()]
-    return out
 
 
 def test_an_incremental_build_after_changes_equals_a_full_rebuild(db_url):

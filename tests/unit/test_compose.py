@@ -79,6 +79,12 @@ DEV_ONLY_ENV = {
     "KENSHIN_HOME",
     # Size of the `make demo` city; the demo runs on a developer's machine only.
     "KENSHIN_DEMO_RESIDENTS",
+    # Another folder of policy files than the ones the image carries
+    # (include/config); unset, the image's policy applies.
+    "KENSHIN_CONFIG_DIR",
+    # Who runs a CLI command by hand (a purge's requester or approver); the DAGs
+    # take the Airflow user instead.
+    "KENSHIN_USER",
 }
 
 # Variables kenshin sets itself for a child tool rather than reads: dbt's

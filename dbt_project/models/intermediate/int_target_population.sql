@@ -6,8 +6,10 @@
 --
 -- Incremental by fiscal year: a year is counted when it first has screenings
 -- and recounted while it is the latest one (late registry corrections of its
--- first day); a closed year's denominators stay as counted. A registry
--- correction reaching back into a closed year needs `--full-refresh`.
+-- first day); a closed year's denominators stay as counted, except that every
+-- year is recounted after the retention purge removed persons from the ledger
+-- (no row may keep deriving from them). A registry correction reaching back
+-- into a closed year needs `--full-refresh`.
 {{ config(
     post_hook=["{{ drop_years_without_facts(ref('int_screening_counts')) }}"],
 ) }}
@@ -22,6 +24,9 @@ with years as (
     where y.fiscal_year not in (select t.fiscal_year from {{ this }} as t)
        or y.fiscal_year = (select max(c.fiscal_year) from {{ ref('int_screening_counts') }} as c)
        or {{ policy_changed() }}
+       or exists (select 1 from {{ source('ops', 'deletion_log') }} as d
+                  where d.table_name = 'core.person'
+                    and d.deleted_at > (select max(t.built_at) from {{ this }} as t))
     {%- endif %}
 ),
 

@@ -9,7 +9,7 @@
         {% if is_incremental() %}
         delete from {{ this }} as t
         where not exists (select 1 from {{ ref('int_screening_counts') }} as c
-                          where c.fiscal_year in (t.fiscal_year, t.fiscal_year - 1))
+                          where c.exam_type = t.exam_type and c.fiscal_year in (t.fiscal_year, t.fiscal_year - 1))
         {% endif %}"],
 ) }}
 {%- set dims = ['fiscal_year', 'exam_type', 'sex', 'age_band', 'first_time'] %}

@@ -4,7 +4,7 @@
 -- suppressed_counts); rates only from published counts. Incremental by fiscal
 -- year: margins and suppression never cross one.
 {{ config(
-    post_hook=["{{ drop_years_without_facts(ref('int_screening_counts')) }}"],
+    post_hook=["{{ drop_years_without_facts(ref('int_screening_counts'), by=['fiscal_year', 'exam_type']) }}"],
 ) }}
 {%- set dims = ['fiscal_year', 'exam_type', 'sex', 'age_band'] %}
 {%- set measures = ['screened', 'needing_detailed_exam', 'detailed_exam_attended', 'detailed_exam_not_attended',
