@@ -268,6 +268,73 @@ def provision_export(as_of: dt.datetime) -> None:
     click.echo(json.dumps(provision.run(as_of.date()), ensure_ascii=False))
 
 
+@main.group("purge")
+def purge_group() -> None:
+    """Retention purges (保管期間経過データの消去): plan, second-person approval, run."""
+
+
+_AS_OF = click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), required=True,
+                      help="The day whose retention periods apply.")
+_BY = click.option("--by", "by", metavar="STAFF_ID", help="Who acts (default: KENSHIN_USER, else the OS user).")
+
+
+def _echo_purge(result: dict) -> None:
+    click.echo(json.dumps(result, ensure_ascii=False, default=str))
+
+
+@purge_group.command("plan")
+@_AS_OF
+@click.option("--dry-run", is_flag=True, help="Counts only: record no plan.")
+@_BY
+def purge_plan(as_of: dt.datetime, dry_run: bool, by: str | None) -> None:
+    """Count what is past retention per table and category (no personal data) and
+    record the plan for approval; one JSON object."""
+    from kenshin import retention
+
+    if dry_run:
+        _echo_purge(retention.run(None, as_of.date(), by or retention.requester_default(), dry_run=True))
+    else:
+        _echo_purge(retention.create_run(None, as_of.date(), by or retention.requester_default()))
+
+
+@purge_group.command("approve")
+@click.argument("run_id", type=int)
+@click.option("--reject", is_flag=True, help="Refuse the plan instead.")
+@_BY
+def purge_approve(run_id: int, reject: bool, by: str | None) -> None:
+    """Approve (or refuse) a recorded plan: by someone other than its requester."""
+    from kenshin import retention
+
+    try:
+        _echo_purge(retention.approve(None, run_id, by or retention.requester_default(), reject=reject))
+    except retention.PurgeError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@purge_group.command("run")
+@_AS_OF
+@click.option("--dry-run", is_flag=True, help="Counts only: record nothing, delete nothing.")
+@_BY
+def purge_run(as_of: dt.datetime, dry_run: bool, by: str | None) -> None:
+    """Plan (or continue the unfinished run of the same day), then delete and
+    verify; a plan over the approval threshold stops for approval (exit 3)."""
+    from kenshin import retention
+
+    def progress(category: str, n: int) -> None:
+        logging.getLogger("kenshin.retention").info("purged %d from %s", n, category)
+
+    try:
+        result = retention.run(None, as_of.date(), by or retention.requester_default(), dry_run=dry_run,
+                               progress=progress)
+    except retention.PurgeError as exc:
+        raise click.ClickException(str(exc)) from None
+    _echo_purge(result)
+    if result.get("state") == "planned":
+        click.echo(f"purge run {result['run_id']} waits for a second person's approval: "
+                   f"kenshin purge approve {result['run_id']} --by STAFF_ID", err=True)
+        sys.exit(3)
+
+
 @main.group("report")
 def report_group() -> None:
     """Reports for the ministry (from the published statistics only)."""

@@ -447,7 +447,7 @@ def describe(url: str | None, run_id: int) -> dict:
 
 def approve(url: str | None, run_id: int, approver: str, *, reject: bool = False) -> dict:
     """Approve (or refuse) a planned run. The approver may not be the requester
-    (four eyes): the database refuses it too."""
+    (four eyes): the database refuses it too; the requester may only withdraw it."""
     with _connect(url) as conn:
         row = conn.execute("select state, requested_by from ops.purge_run where run_id = %s for update",
                            (run_id,)).fetchone()
@@ -456,10 +456,12 @@ def approve(url: str | None, run_id: int, approver: str, *, reject: bool = False
         state, requester = row
         if state != "planned":
             raise PurgeError(f"purge run {run_id} is {state}, not waiting for approval")
-        if approver == requester:
+        if approver == requester and not reject:
             raise PurgeError(f"purge run {run_id}: the approver must be someone other than its requester")
+        # a requester may withdraw their own plan (refused, no second person recorded)
         conn.execute("update ops.purge_run set state = %s, approved_by = %s, approved_at = now() "
-                     "where run_id = %s", ("refused" if reject else "approved", approver, run_id))
+                     "where run_id = %s", ("refused" if reject else "approved",
+                                           None if approver == requester else approver, run_id))
         conn.commit()
     log.info("purge run %d %s by a second person", run_id, "refused" if reject else "approved")
     return describe(url, run_id)

@@ -7,10 +7,11 @@ import pytest
 
 pytestmark = pytest.mark.dag
 
-WRITERS = {"registry_sync", "clinic_ingest", "marts_build", "reminders", "transferee_linkage", "provision_copies"}
+WRITERS = {"registry_sync", "clinic_ingest", "marts_build", "reminders", "transferee_linkage", "provision_copies",
+           "retention_purge"}
 # Tasks that run a data-quality gate (per DAG): no retries on gates.
 GATE_TASKS = {("registry_sync", "ingest"), ("clinic_ingest", "ingest"), ("transferee_linkage", "ingest"),
-              ("marts_build", "publish_stats")}
+              ("marts_build", "publish_stats"), ("retention_purge", "approve"), ("retention_purge", "verify")}
 # Task groups all of whose tasks are part of a gate (the dbt build and its tests).
 GATE_GROUPS = {("marts_build", "dbt.")}
 
@@ -27,7 +28,7 @@ def dagbag():
 def test_every_dag_imports_without_errors(dagbag):
     assert dagbag.import_errors == {}
     assert set(dagbag.dag_ids) >= {"registry_sync", "clinic_ingest", "marts_build", "annual_report", "reminders",
-                                   "transferee_linkage", "provision_copies"}
+                                   "transferee_linkage", "provision_copies", "retention_purge"}
 
 
 def test_parse_time_per_file_under_one_second(dagbag, capsys):

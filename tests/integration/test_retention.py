@@ -326,3 +326,30 @@ def test_after_the_purge_and_the_next_marts_build_nothing_derives_from_a_purged_
     incremental = mart_contents(url)
     assert build(url, vars=policy, full_refresh=True)
     assert mart_contents(url) == incremental
+
+
+def test_the_command_line_plans_waits_for_approval_and_runs(city, inbox, monkeypatch):
+    import json
+
+    from click.testing import CliRunner
+
+    from kenshin.cli import main
+
+    url, truth = city
+    monkeypatch.setenv("KENSHIN_DATABASE_URL", url)
+    policy = {**config.load("retention"), "purge": {"approval_threshold_rows": 100, "batch_rows": 1000}}
+    monkeypatch.setattr(retention, "policy", lambda: policy)
+    cli = CliRunner()
+    dry = cli.invoke(main, ["purge", "run", "--dry-run", "--as-of", AS_OF.isoformat(), "--by", "staff01"])
+    assert dry.exit_code == 0 and json.loads(dry.stdout)["dry_run"] is True
+    waiting = cli.invoke(main, ["purge", "run", "--as-of", AS_OF.isoformat(), "--by", "staff01"])
+    assert waiting.exit_code == 3 and "approval" in waiting.stderr
+    run_id = json.loads(waiting.stdout)["run_id"]
+    own = cli.invoke(main, ["purge", "approve", str(run_id), "--by", "staff01"])
+    assert own.exit_code == 1 and "someone other than its requester" in own.stderr
+    assert cli.invoke(main, ["purge", "approve", str(run_id), "--by", "staff02"]).exit_code == 0
+    done = cli.invoke(main, ["purge", "run", "--as-of", AS_OF.isoformat(), "--by", "staff01"])
+    assert done.exit_code == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert (result["run_id"], result["state"], result["approved_by"]) == (run_id, "verified", "staff02")
+    _check_outcome(url, truth, inbox.parent, retention.describe(url, run_id))

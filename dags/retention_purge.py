@@ -1,0 +1,124 @@
+"""
+### retention_purge — 保管期間経過データの消去 (retention purges)
+
+On the 5th of every month at 02:00 Asia/Tokyo, deletes everything past its
+retention period (`include/config/retention.yaml`, versioned) as of the end
+of the run's data interval, everywhere: raw rows in `landing`, screenings,
+detailed exams, external records, letters, vouchers and ledger entries in
+`core`, bookkeeping in `ops`, scrubbed values in `audit`, the files the
+platform holds; the marts forget the purged rows on their next build, which
+this run's Assets trigger.
+
+1. `plan` counts per table and category (no personal data) and records the
+   plan in `ops.purge_run`; an unfinished run of the same day is continued.
+2. `approve` (only when the plan exceeds `purge.approval_threshold_rows`):
+   an Airflow Required Action (human-in-the-loop) that someone other than the
+   requester (the triggering user, or `scheduler`) must approve; the
+   requester's own approval is refused. "Reject" refuses the plan.
+3. `execute` deletes in bounded transactions (`purge.batch_rows`); killed, a
+   retry finishes the job.
+4. `verify` scans every category again: nothing may remain past retention.
+5. `record` logs the counts, the policy version, requester, approver and times.
+
+By hand: `kenshin purge plan|run [--dry-run] --as-of 2026-12-05`,
+`kenshin purge approve RUN_ID` (by another person).
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import CronDataIntervalTimetable, dag, task
+
+from kenshin_airflow import (
+    DEFAULT_ARGS,
+    EXTERNAL_SCREENINGS,
+    GATE_RETRIES,
+    PERSON_LEDGER,
+    SCREENINGS,
+    TIMEZONE,
+)
+from kenshin_airflow.approval import FourEyesApprovalOperator, plan_markdown
+
+
+@dag(
+    schedule=CronDataIntervalTimetable("0 2 5 * *", timezone=TIMEZONE),
+    start_date=pendulum.datetime(2026, 4, 1, tz=TIMEZONE),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["kenshin", "retention", "purge"],
+    doc_md=__doc__,
+    user_defined_macros={"plan_markdown": plan_markdown},
+)
+def retention_purge():
+    @task
+    def plan(data_interval_end=None, dag_run=None) -> dict:
+        """Record the plan as of the interval's end (or continue that day's unfinished run)."""
+        from kenshin import retention
+        from kenshin_airflow import warehouse_url
+        from kenshin_airflow.approval import requester
+
+        run = retention.create_run(warehouse_url(), data_interval_end.in_timezone(TIMEZONE).date(),
+                                   requester(dag_run), dag_run_id=dag_run.run_id)
+        return {"run_id": run["run_id"], "as_of": run["as_of"].isoformat(), "state": run["state"],
+                "policy_version": run["policy_version"], "requested_by": run["requested_by"],
+                "planned_rows": run["planned_rows"], "needs_approval": run["needs_approval"],
+                "planned": {k: v["planned"] for k, v in run["categories"].items()}}
+
+    @task.branch
+    def approval_needed(plan: dict) -> str:
+        return "approve" if plan["state"] == "planned" and plan["needs_approval"] else "under_threshold"
+
+    approve = FourEyesApprovalOperator(
+        task_id="approve",
+        plan_task_id="plan",
+        subject="Retention purge: approve the deletion (消去の承認)",
+        body="{{ plan_markdown(ti.xcom_pull(task_ids='plan')) }}",
+        retries=GATE_RETRIES,
+    )
+
+    @task(trigger_rule="none_failed_min_one_success")
+    def execute(plan: dict) -> dict:
+        """Delete in bounded transactions; a retry continues where a killed one stopped."""
+        from kenshin import retention
+        from kenshin_airflow import warehouse_url
+
+        run = retention.describe(warehouse_url(), plan["run_id"])
+        if run["state"] != "executed":
+            run = retention.execute(warehouse_url(), plan["run_id"])
+        return {"deleted_rows": run["deleted_rows"]}
+
+    @task(retries=GATE_RETRIES, outlets=[SCREENINGS, EXTERNAL_SCREENINGS, PERSON_LEDGER])
+    def verify(plan: dict, executed: dict) -> dict:
+        """The gate: nothing past retention anywhere; fails (no retry) otherwise."""
+        from kenshin import retention
+        from kenshin_airflow import warehouse_url
+
+        run = retention.verify(warehouse_url(), plan["run_id"])
+        return {"state": run["state"], "deleted_rows": run["deleted_rows"]}
+
+    @task
+    def record(plan: dict, verified: dict) -> dict:
+        """The purge log's entry for this run, as counts (no personal data)."""
+        import logging
+
+        from kenshin import retention
+        from kenshin_airflow import warehouse_url
+
+        run = retention.describe(warehouse_url(), plan["run_id"])
+        logging.getLogger("kenshin.retention").info(
+            "purge run %d as of %s, policy %s: %d rows and files deleted (planned %d), requested by %s, "
+            "approved by %s, verified at %s", run["run_id"], run["as_of"], run["policy_version"],
+            run["deleted_rows"], run["planned_rows"], run["requested_by"], run["approved_by"] or "-",
+            run["verified_at"])
+        return {k: str(v) for k, v in run.items() if k != "categories"}
+
+    under_threshold = EmptyOperator(task_id="under_threshold")
+    planned = plan()
+    executed = execute(planned)
+    approval_needed(planned) >> [approve, under_threshold] >> executed
+    record(planned, verify(planned, executed))
+
+
+retention_purge()

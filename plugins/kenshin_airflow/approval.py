@@ -1,0 +1,56 @@
+"""Four-eyes approval of a retention purge as an Airflow human-in-the-loop task
+(消去の承認: checked by someone other than the person who asked for it).
+
+The task shows the plan (counts per table and category, never personal data)
+under Airflow's Required Actions and waits. "Approve" by anyone but the
+requester records the approval in the purge log and lets the purge go on;
+"Reject" refuses the plan and skips the rest; an approval by the requester is
+refused and the task fails, leaving the plan waiting for a proper approver
+(clear the task to ask again).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.providers.standard.operators.hitl import ApprovalOperator
+from airflow.sdk.exceptions import AirflowFailException
+
+SCHEDULER = "scheduler"
+
+
+def requester(dag_run) -> str:
+    """Who asked for the run: the user who triggered it, or the scheduler."""
+    return getattr(dag_run, "triggering_user_name", None) or SCHEDULER
+
+
+def plan_markdown(plan: dict) -> str:
+    """The plan as a Markdown table for the approver (counts only)."""
+    lines = [f"Purge run {plan['run_id']} as of {plan['as_of']} under retention policy {plan['policy_version']}, "
+             f"requested by {plan['requested_by']}: {plan['planned_rows']:,} rows and files.", "",
+             "| category | rows |", "|---|---:|"]
+    lines += [f"| {name} | {count:,} |" for name, count in plan["planned"].items() if count]
+    return "\n".join(lines)
+
+
+class FourEyesApprovalOperator(ApprovalOperator):
+    """ApprovalOperator whose approval counts only from someone other than the
+    requester; the decision is written to the purge log (`kenshin.retention`)."""
+
+    def __init__(self, *, plan_task_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.plan_task_id = plan_task_id
+
+    def execute_complete(self, context, event: dict[str, Any]) -> Any:
+        from kenshin import retention
+        from kenshin_airflow import warehouse_url
+
+        result = super().execute_complete(context=context, event=event)
+        plan = context["ti"].xcom_pull(task_ids=self.plan_task_id)
+        user = (event.get("responded_by_user") or {}).get("name") or "unknown"
+        rejected = result["chosen_options"] != [self.APPROVE]
+        try:
+            retention.approve(warehouse_url(), plan["run_id"], user, reject=rejected)
+        except retention.PurgeError as exc:
+            raise AirflowFailException(str(exc)) from None
+        return result
