@@ -12,8 +12,10 @@ imported before this sets up its environment.
 3. Run `registry_sync` with `dag.test()` once per day of the month, then
    `clinic_ingest` once per month from the month after (the clinic month, then
    the months its detailed-exam outcomes arrive in), asserting each run succeeded.
-4. Print a summary (with matching quality against the synthetic truth) and
-   where to look next.
+4. Run `marts_build`, a month of `transferee_linkage` with the network
+   simulator, `reminders` on its send days and `retention_purge`.
+5. Print a summary (with matching quality against the synthetic truth), the
+   plan of a future purge, and where to look next.
 
 Only synthetic people; nothing personal is printed (counts only).
 """
@@ -40,6 +42,9 @@ DAYS = 31
 # follow-ups (90 days after the first), invitations of FY2027
 LINKAGE_FROM, LINKAGE_TO = dt.date(2026, 12, 31), dt.date(2027, 1, 31)
 NOTICE_DAYS = (dt.date(2027, 1, 20), dt.date(2027, 4, 1), dt.date(2027, 4, 20), dt.date(2027, 10, 1))
+# the monthly retention purge (nothing of the demo is past retention yet), and
+# a dry run of the purge of a day when the demo year's cancer screenings are
+PURGE_DAY, FUTURE_PURGE_DAY = dt.date(2027, 11, 5), dt.date(2032, 4, 5)
 
 
 def _prepare() -> tuple[str, str]:
@@ -200,6 +205,19 @@ def main() -> None:
             raise SystemExit(f"reminders run of {day} ended {run.state}")
     print(f"reminders: {len(NOTICE_DAYS)} daily runs succeeded ({time.monotonic() - t0:.0f} s)")
 
+    from kenshin import retention
+
+    purge = DagBag(dag_folder=str(db.PROJECT_ROOT / "dags" / "retention_purge.py")).get_dag("retention_purge")
+    run = purge.test(logical_date=pendulum.datetime(PURGE_DAY.year, PURGE_DAY.month, PURGE_DAY.day, 2,
+                                                    tz="Asia/Tokyo"))
+    if run.state != "success":
+        raise SystemExit(f"retention_purge run of {PURGE_DAY} ended {run.state}")
+    with psycopg.connect(url) as conn:
+        purged = conn.execute("select deleted_rows, state from ops.purge_run order by run_id desc limit 1").fetchone()
+    print(f"retention_purge: as of {PURGE_DAY}, {purged[0]} rows past retention deleted, {purged[1]} "
+          f"({time.monotonic() - t0:.0f} s)")
+    future = retention.run(url, FUTURE_PURGE_DAY, "demo", dry_run=True)
+
     rows = _summary(url)
     indicators = _indicators(url)
     from kenshin.evaluation import clinic_quality
@@ -225,6 +243,11 @@ def main() -> None:
     for exam_type, screened, recall, acceptable, detection, meets in indicators:
         print(f"  {exam_type:<10}{show(screened):>9}{show(recall):>11}{show(acceptable):>8}{show(detection):>13}"
               f"{show(meets):>7}")
+    print(f"\nretention: a purge as of {FUTURE_PURGE_DAY} (dry run, policy {future['policy_version']}) "
+          f"would delete {future['planned_rows']} rows and files:")
+    for category, n in future["categories"].items():
+        if n:
+            print(f"  {category:<45}{n:>8}")
     print(f"""
 where to look next:
   psql {url.split('?')[0]}
@@ -233,12 +256,14 @@ where to look next:
     select * from ops.registry_check;                     -- residents a snapshot did not list
     select * from core.screening limit 20;                -- linked screening results
     select * from stats.process_indicators;               -- published statistics (kenshin_stats)
+    select * from ops.purge_run;                          -- retention purges: plan, approver, counts
   KENSHIN_DATABASE_URL={url.split('?')[0]} .venv/bin/kenshin review list
                                                           -- records waiting for a person to decide
   ls {data}/outbox/returns/
                                                           -- return lists (返戻) per clinic file
   ls {data}/notices/
                                                           -- letters: vendor CSV + PDF, manual lists
+  kenshin purge plan --dry-run --as-of {FUTURE_PURGE_DAY}    -- what a purge would delete, per category
   make up                                                 -- the Airflow UI on http://127.0.0.1:8080
   kenshin ingest --report report.jsonl FILE...            -- replay one file by hand
 total {time.monotonic() - t0:.0f} s  (generator summary: {summary.get('files', '')})""")

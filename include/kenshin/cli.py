@@ -351,7 +351,7 @@ def report_annual(fiscal_year: int) -> None:
 
 
 @main.command()
-@click.argument("part", type=click.Choice(["registry", "clinic", "marts", "notices", "all"]), default="all")
+@click.argument("part", type=click.Choice(["registry", "clinic", "marts", "notices", "purge", "all"]), default="all")
 @click.option("--residents", type=int, default=1_560_000, show_default=True)
 @click.option("--work", type=click.Path(path_type=Path), default=None, help="Scratch folder.")
 def bench(part: str, residents: int, work: Path | None) -> None:

@@ -93,6 +93,14 @@ CREATE TRIGGER person_deletion AFTER DELETE ON core.person
 -- The purge deletes by fiscal-year ranges of exam dates and by load.
 CREATE INDEX external_screening_exam_date ON core.external_screening (exam_date);
 CREATE INDEX notice_fiscal_year ON core.notice (fiscal_year);
+CREATE INDEX notice_cause_notice ON core.notice_cause (notice_id);
+-- Deleting a person, a manifest or a letter checks every foreign key to it:
+-- without an index on the referring column each check reads its whole table.
+CREATE INDEX voucher_person ON core.voucher (addressee_id);
+CREATE INDEX detailed_exam_person ON core.detailed_exam (addressee_id);
+CREATE INDEX linkage_request_person ON ops.linkage_request (addressee_id);
+CREATE INDEX registry_check_load ON ops.registry_check (load_id);
+CREATE INDEX load_manifest_duplicate_of ON ops.load_manifest (duplicate_of) WHERE duplicate_of IS NOT NULL;
 CREATE INDEX voucher_fiscal_year ON core.voucher (fiscal_year);
 CREATE INDEX record_correction_changed_at ON audit.record_correction (changed_at);
 CREATE INDEX load_manifest_finished_at ON ops.load_manifest (finished_at);
