@@ -26,10 +26,13 @@ By hand: `kenshin purge plan|run [--dry-run] --as-of 2026-12-05`,
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pendulum
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import CronDataIntervalTimetable, dag, task
 
+from kenshin import config
 from kenshin_airflow import (
     DEFAULT_ARGS,
     EXTERNAL_SCREENINGS,
@@ -75,6 +78,7 @@ def retention_purge():
         plan_task_id="plan",
         subject="Retention purge: approve the deletion (消去の承認)",
         body="{{ plan_markdown(ti.xcom_pull(task_ids='plan')) }}",
+        response_timeout=dt.timedelta(days=config.load("retention")["purge"]["approval_timeout_days"]),
         retries=GATE_RETRIES,
     )
 

@@ -42,9 +42,11 @@ DAYS = 31
 # follow-ups (90 days after the first), invitations of FY2027
 LINKAGE_FROM, LINKAGE_TO = dt.date(2026, 12, 31), dt.date(2027, 1, 31)
 NOTICE_DAYS = (dt.date(2027, 1, 20), dt.date(2027, 4, 1), dt.date(2027, 4, 20), dt.date(2027, 10, 1))
-# the monthly retention purge (nothing of the demo is past retention yet), and
-# a dry run of the purge of a day when the demo year's cancer screenings are
-PURGE_DAY, FUTURE_PURGE_DAY = dt.date(2027, 11, 5), dt.date(2032, 4, 5)
+# the monthly retention purge of February (nothing of the demo is past its
+# retention then: the raw rows were loaded today, the wall-clock day, and are
+# kept 90 days), and a dry run of the purge of a day when the demo year's
+# cancer screenings are past theirs
+PURGE_DAY, FUTURE_PURGE_DAY = dt.date(2027, 2, 5), dt.date(2032, 4, 5)
 
 
 def _prepare() -> tuple[str, str]:
