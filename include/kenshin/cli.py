@@ -78,6 +78,7 @@ def ingest(report: Path | None, files: tuple[Path, ...]) -> None:
 
     Exits 1 if any file was rejected.
     """
+    from kenshin import progress
     from kenshin.inbox import load_order
     from kenshin.loading import ingest_file, record_outcomes
 
@@ -85,13 +86,15 @@ def ingest(report: Path | None, files: tuple[Path, ...]) -> None:
     rejected = False
     out = open(report, "w", encoding="utf-8") if report else None
     try:
-        for path in sorted(files, key=load_order):  # the order the DAG uses
-            result = ingest_file(path, url=url)
-            click.echo(json.dumps(result.summary(), ensure_ascii=False))
-            rejected |= result.status == "rejected"
-            if out:
-                for record in record_outcomes(result, url):
-                    out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        with progress.task("ingest", total=len(files), unit="files") as bar:
+            for path in sorted(files, key=load_order):  # the order the DAG uses
+                result = ingest_file(path, url=url)
+                bar.advance()
+                click.echo(json.dumps(result.summary(), ensure_ascii=False))
+                rejected |= result.status == "rejected"
+                if out:
+                    for record in record_outcomes(result, url):
+                        out.write(json.dumps(record, ensure_ascii=False) + "\n")
     finally:
         if out:
             out.close()
