@@ -286,6 +286,19 @@ def report_annual(fiscal_year: int) -> None:
         click.echo(str(path))
 
 
+@report_group.command("charts")
+@click.option("--fiscal-year", "fiscal_year", type=int, help="年度, e.g. 2025 (default: the latest published).")
+def report_charts(fiscal_year: int | None) -> None:
+    """Statistics pictures (PNG + one self-contained HTML page) under reports/charts/."""
+    from kenshin import charts
+
+    result = charts.render(fiscal_year)
+    if result is None:
+        raise click.ClickException("no statistics published yet (kenshin marts build)")
+    for path in result.files:
+        click.echo(str(path))
+
+
 @main.command()
 @click.argument("part", type=click.Choice(["registry", "clinic", "marts", "notices", "all"]), default="all")
 @click.option("--residents", type=int, default=1_560_000, show_default=True)
