@@ -48,14 +48,11 @@ def next_step(kind: str) -> str:
 
 
 def failed_expectations(load_id: int, url: str | None = None) -> list[str]:
-    """The gate's failed expectations of one load: name, column and rows (counts only)."""
+    """The gate's failed expectations of one load (names and counts only)."""
+    from kenshin.operations import failed_expectations as of_load
+
     with db.connect(url, role="kenshin_auditor") as conn:  # reads ops only
-        rows = conn.execute(
-            """select suite, expectation, column_name, observed::jsonb ->> 'unexpected_count'
-                 from ops.gate_result where load_id = %s and not success order by expectation, column_name""",
-            (load_id,)).fetchall()
-    return [f"{expectation}" + (f" on {column}" if column else "") + (f" ({n} rows)" if n else "")
-            + f" [suite {suite}]" for suite, expectation, column, n in rows]
+        return of_load(conn, load_id)
 
 
 def rejection_message(result, url: str | None = None) -> str:
