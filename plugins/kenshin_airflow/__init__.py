@@ -79,15 +79,22 @@ GATE_RETRIES = 0
 
 def warehouse_url() -> str:
     """The `kenshin` Airflow connection (AIRFLOW_CONN_KENSHIN or a secrets
-    backend), or kenshin's own default when no connection is defined."""
+    backend), or kenshin's own default when no connection is defined. For tasks."""
     from airflow.sdk import BaseHook
     from airflow.sdk.exceptions import AirflowNotFoundException
-
-    from kenshin import db
 
     try:
         conn = BaseHook.get_connection(CONN_ID)
     except AirflowNotFoundException:
+        conn = None
+    return url_of_connection(conn)
+
+
+def url_of_connection(conn) -> str:
+    """A libpq URL of an Airflow connection (kenshin's default for None)."""
+    from kenshin import db
+
+    if conn is None:
         return db.database_url()
     from urllib.parse import quote
 

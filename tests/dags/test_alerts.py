@@ -7,6 +7,7 @@ import json
 import logging
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from urllib.parse import quote
 
 import pendulum
 import pytest
@@ -71,6 +72,16 @@ def test_a_failed_gate_alerts_once_with_the_file_and_the_expectation(db_url, air
     # no personal data: neither names nor birth dates of the file's records
     for p in ps[:2]:
         assert p.name_kanji not in text and p.name_kana not in text and p.birth.strftime("%Y%m%d") not in text
+
+    # The operations page links the file to the DAG run that loaded it (Airflow's metadata).
+    from kenshin import operations
+    from kenshin_airflow.operations_view import dag_runs
+
+    view = operations.overview(db_url)
+    assert view.run_ids == [run.run_id]
+    links, runs = dag_runs(view.month, view.run_ids)
+    assert links == {run.run_id: f"/dags/clinic_ingest/runs/{quote(run.run_id, safe='')}"}
+    assert f'href="/dags/clinic_ingest/runs/{quote(run.run_id, safe="")}"' in operations.render_html(view, links, runs)
 
 
 class Collect(logging.Handler):
