@@ -12,8 +12,9 @@ imported before this sets up its environment.
 3. Run `registry_sync` with `dag.test()` once per day of the month, then
    `clinic_ingest` once per month from the month after (the clinic month, then
    the months its detailed-exam outcomes arrive in), asserting each run succeeded.
-4. Print a summary (with matching quality against the synthetic truth) and
-   where to look next.
+4. Print a summary (with matching quality against the synthetic truth), draw
+   the statistics pictures (PNG + HTML, `kenshin report charts`) and say where
+   they are and where to look next.
 
 Only synthetic people; nothing personal is printed (counts only).
 """
@@ -225,6 +226,14 @@ def main() -> None:
     for exam_type, screened, recall, acceptable, detection, meets in indicators:
         print(f"  {exam_type:<10}{show(screened):>9}{show(recall):>11}{show(acceptable):>8}{show(detection):>13}"
               f"{show(meets):>7}")
+    # Statistics pictures of the demo's fiscal year, from the published stats only.
+    from kenshin import charts
+
+    pictures = charts.render(None, url)
+    if pictures:
+        print(f"\nstatistics pictures (kenshin report charts --fiscal-year {pictures.fiscal_year}):")
+        for path in pictures.files:
+            print(f"  {path}")
     print(f"""
 where to look next:
   psql {url.split('?')[0]}
@@ -239,7 +248,9 @@ where to look next:
                                                           -- return lists (返戻) per clinic file
   ls {data}/notices/
                                                           -- letters: vendor CSV + PDF, manual lists
-  make up                                                 -- the Airflow UI on http://127.0.0.1:8080
+  KENSHIN_DATABASE_URL={url.split('?')[0]} make up
+                                                          -- the Airflow UI on http://127.0.0.1:8080 on the demo's
+                                                             data: Browse → Screening operations (this month's files)
   kenshin ingest --report report.jsonl FILE...            -- replay one file by hand
 total {time.monotonic() - t0:.0f} s  (generator summary: {summary.get('files', '')})""")
 
