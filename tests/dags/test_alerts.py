@@ -128,3 +128,42 @@ def test_an_unreachable_webhook_is_logged_and_never_raises(monkeypatch):
     with Collect("kenshin.alerts") as logged:
         assert alerts.send("[kenshin] x failed", "error: y") == ["log"]
     assert any("alert webhook failed" in r.getMessage() for r in logged.records)
+
+
+def test_email_goes_to_the_configured_recipients(monkeypatch):
+    """A minimal SMTP server on loopback (just enough of RFC 5321 for smtplib)."""
+    import socketserver
+
+    from kenshin import alerts
+
+    mails: list[str] = []
+
+    class Smtp(socketserver.StreamRequestHandler):
+        def handle(self):
+            self.wfile.write(b"220 test\r\n")
+            while line := self.rfile.readline():
+                verb = line[:4].upper()
+                if verb == b"DATA":
+                    self.wfile.write(b"354 go on\r\n")
+                    body = b"".join(iter(lambda: self.rfile.readline(), b".\r\n"))
+                    mails.append(body.decode("utf-8", "replace"))
+                    self.wfile.write(b"250 queued\r\n")
+                elif verb == b"QUIT":
+                    self.wfile.write(b"221 bye\r\n")
+                    return
+                else:
+                    self.wfile.write(b"250 ok\r\n")
+
+    with socketserver.TCPServer(("127.0.0.1", 0), Smtp) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        monkeypatch.setenv("KENSHIN_ALERT_EMAIL_TO", "data-eng@example.invalid, oncall@example.invalid")
+        monkeypatch.setenv("KENSHIN_ALERT_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("KENSHIN_ALERT_SMTP_PORT", str(server.server_address[1]))
+        assert alerts.send("[kenshin] registry_sync.ingest[0] failed", "file jumin_x.csv rejected") == [
+            "log", "email"]
+        server.shutdown()
+    assert len(mails) == 1
+    assert "Subject: [kenshin] registry_sync.ingest[0] failed" in mails[0]
+    assert "To: data-eng@example.invalid, oncall@example.invalid" in mails[0]
+    assert "file jumin_x.csv rejected" in mails[0]
