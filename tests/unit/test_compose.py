@@ -79,6 +79,9 @@ DEV_ONLY_ENV = {
     "KENSHIN_HOME",
     # Size of the `make demo` city; the demo runs on a developer's machine only.
     "KENSHIN_DEMO_RESIDENTS",
+    # Forces progress bars or plain lines (kenshin.progress); containers' logs
+    # are never a terminal, so they always get plain lines.
+    "KENSHIN_PROGRESS",
 }
 
 # Variables kenshin sets itself for a child tool rather than reads: dbt's
