@@ -74,14 +74,14 @@ APP_ENV = {
 # Read by the code but deliberately NOT given to the containers: each has a
 # documented default that only matters in development.
 DEV_ONLY_ENV = {
+    # Forces progress bars or plain lines (kenshin.progress); containers' logs
+    # are never a terminal, so they always get plain lines.
+    "KENSHIN_PROGRESS",
     # The local work folder (embedded PostgreSQL cluster, development keys);
     # containers use a real server and keys from .env (kenshin.db.work_dir).
     "KENSHIN_HOME",
     # Size of the `make demo` city; the demo runs on a developer's machine only.
     "KENSHIN_DEMO_RESIDENTS",
-    # Forces progress bars or plain lines (kenshin.progress); containers' logs
-    # are never a terminal, so they always get plain lines.
-    "KENSHIN_PROGRESS",
 }
 
 # Variables kenshin sets itself for a child tool rather than reads: dbt's
