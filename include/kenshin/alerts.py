@@ -29,7 +29,10 @@ log = logging.getLogger("kenshin.alerts")
 
 def settings() -> dict[str, Any]:
     """alerts.yaml with the environment's overrides applied."""
-    base = config.load("alerts")
+    try:
+        base = config.load("alerts")
+    except FileNotFoundError:  # a deployment's policy folder without alerts.yaml: the log only
+        base = {}
     webhook, email = dict(base.get("webhook") or {}), dict(base.get("email") or {})
     env = os.environ
     if env.get("KENSHIN_ALERT_WEBHOOK_URL"):
@@ -44,7 +47,8 @@ def settings() -> dict[str, Any]:
 
 
 def next_step(kind: str) -> str:
-    return " ".join(str(settings()["next_steps"][kind]).split())
+    text = (settings().get("next_steps") or {}).get(kind) or "see the task log and the Screening operations page."
+    return " ".join(str(text).split())
 
 
 def failed_expectations(load_id: int, url: str | None = None) -> list[str]:

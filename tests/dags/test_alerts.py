@@ -167,3 +167,12 @@ def test_email_goes_to_the_configured_recipients(monkeypatch):
     assert "Subject: [kenshin] registry_sync.ingest[0] failed" in mails[0]
     assert "To: data-eng@example.invalid, oncall@example.invalid" in mails[0]
     assert "file jumin_x.csv rejected" in mails[0]
+
+
+def test_without_alerts_yaml_the_message_still_reaches_the_log(monkeypatch):
+    from kenshin import alerts, config
+
+    monkeypatch.setattr(config, "load", lambda name: (_ for _ in ()).throw(FileNotFoundError(name)))
+    with Collect("kenshin.alerts") as logged:
+        assert alerts.send("[kenshin] x failed", "error: y\nnext: " + alerts.next_step("task")) == ["log"]
+    assert logged.records[0].getMessage().startswith("[kenshin] x failed\nerror: y\nnext: see the task log")
