@@ -334,12 +334,12 @@ def charts_dir(fiscal_year: int) -> Path:
 
 def render(fiscal_year: int | None = None, url: str | None = None, out: Path | None = None) -> Charts | None:
     """Draw the pictures of one fiscal year (the latest published when None);
-    write PNGs and the HTML page. None when nothing is published yet."""
+    write PNGs and the HTML page. None when nothing is published for it."""
     import matplotlib
 
     fiscal_year, participation, indicators = _read(url or db.database_url(), fiscal_year)
-    if fiscal_year is None:
-        return None
+    if fiscal_year is None or not (indicators or any(r["fiscal_year"] == fiscal_year for r in participation)):
+        return None  # nothing published (for that fiscal year)
     result = Charts(fiscal_year)
     with matplotlib.rc_context({"font.family": _font(), "hatch.linewidth": 0.6, "svg.hashsalt": "kenshin"}):
         kinds = (("participation", "受診率 participation by ward and programme",

@@ -294,7 +294,7 @@ def report_charts(fiscal_year: int | None) -> None:
 
     result = charts.render(fiscal_year)
     if result is None:
-        raise click.ClickException("no statistics published yet (kenshin marts build)")
+        raise click.ClickException("no statistics published for that fiscal year (kenshin marts build)")
     for path in result.files:
         click.echo(str(path))
 

@@ -104,6 +104,7 @@ def test_charts_draw_every_suppressed_cell_as_suppressed(db_url, tmp_path, monke
     listed = re.findall(r'data-id="([^"]+)" data-suppressed="true"', page)
     assert sorted(listed) == sorted(c.gid for c in result.cells if c.suppressed)
     assert not re.search(r'data-suppressed="true"[^>]*>(?:<td>[^<]*</td>){2}<td>0</td>', page)
+    assert charts.render(2019, db_url) is None  # a year with nothing published draws nothing
 
 
 def test_nothing_published_yet_draws_nothing(db_url, tmp_path, monkeypatch):
