@@ -61,7 +61,25 @@ def _stop(proc: subprocess.Popen, grace: float = 30) -> None:
 
 
 @pytest.fixture
-def airflow_server(db_url, airflow_db, tmp_path):
+def airflow_metadata(server_url):
+    """A metadata database of the server's own for the standalone Airflow (its
+    scheduler and DAG processor must not touch the one the DAG tests share)."""
+    import psycopg
+
+    from kenshin import db
+
+    name = f"airflow_browser_{os.getpid()}"
+    admin = db.with_database(server_url, "postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+        conn.execute(f'create database "{name}"')
+    yield db.sqlalchemy_url(db.with_database(server_url, name))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture
+def airflow_server(db_url, airflow_metadata, tmp_path):
     """`airflow standalone` on loopback with one SimpleAuthManager user (viewer)."""
     port = _free_port()
     home = tmp_path / "airflow-home"
@@ -72,6 +90,7 @@ def airflow_server(db_url, airflow_db, tmp_path):
     env = {
         **os.environ,
         "AIRFLOW_HOME": str(home),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": airflow_metadata,  # standalone migrates it
         "AIRFLOW__CORE__PARALLELISM": "4",
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": str(port),
