@@ -31,11 +31,13 @@ $(UV):
 	python3 -m venv .local/bootstrap
 	.local/bootstrap/bin/pip install -q uv
 
-# Debian packages the letters need: a Japanese font for the PDFs (IPAex Mincho)
-# and pdftotext, which the tests read them back with. Installed when missing
-# and the machine lets us (root with apt-get); otherwise say what to install.
-DEBIAN_PACKAGES := fonts-ipaexfont-mincho poppler-utils
-$(LOCAL)/.debian-packages:
+# Debian packages the letters need: a Japanese font for the PDFs (IPAex Mincho,
+# also the charts' font) and pdftotext, which the tests read them back with;
+# chromium, which the browser test drives headless (the operations page).
+# Installed when missing and the machine lets us (root with apt-get); otherwise
+# say what to install. Checked again whenever this Makefile changes.
+DEBIAN_PACKAGES := fonts-ipaexfont-mincho poppler-utils chromium
+$(LOCAL)/.debian-packages: Makefile
 	@mkdir -p $(LOCAL)
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -67,7 +69,7 @@ bench: setup
 up: setup
 	@URL=$$($(VENV)/bin/kenshin db up | tail -1); \
 	export AIRFLOW_CONN_KENSHIN=$$(echo $$URL | sed 's#postgresql://postgres@#postgres://postgres:x@#'); \
-	export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=$$(echo $$URL | sed 's#postgresql://#postgresql+psycopg://#; s#/kenshin$$#/airflow#'); \
+	export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=$$(echo $$URL | sed 's#postgresql://#postgresql+psycopg://#; s#/[^/]*$$#/airflow#'); \
 	$(PY) -c "from kenshin import db; db.ensure_database('$$URL'.rsplit('/',1)[0] + '/airflow')"; \
 	export PATH="$(CURDIR)/$(VENV)/bin:$$PATH"; \
 	exec airflow standalone

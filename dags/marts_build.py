@@ -10,6 +10,9 @@ reconciliation with core, uniqueness ...). Statistics are built in
 `stats_build`; only when the whole build and all its tests passed does
 `publish_stats` move them into `stats`, in one transaction. A failing test
 stops everything after it and the published statistics stay as they were.
+`render_charts` then draws the statistics pictures (統計グラフ) of the latest
+published fiscal year from `stats` only: PNG and one HTML page under
+`reports/charts/FY{year}/` (`kenshin report charts --fiscal-year YYYY`).
 
 Gate tasks are never retried. Replay by hand: `kenshin marts build`.
 """
@@ -68,7 +71,16 @@ def marts_build():
 
         return publish(warehouse_url())
 
-    dbt >> publish_stats()
+    @task
+    def render_charts() -> list[str]:
+        """Statistics pictures of the latest published fiscal year (PNG + HTML)."""
+        from kenshin import charts
+        from kenshin_airflow import warehouse_url
+
+        result = charts.render(None, warehouse_url())
+        return [str(p) for p in result.files] if result else []
+
+    dbt >> publish_stats() >> render_charts()
 
 
 marts_build()

@@ -38,3 +38,9 @@ CREATE DATABASE kenshin;
 -- missing) and gets its rights (CONNECT, schema grants) from the migrations.
 CREATE ROLE kenshin_loader NOLOGIN;
 GRANT kenshin_loader TO airflow;
+-- It reads the published statistics as kenshin_stats (annual report, charts) and
+-- the operations page reads ops as kenshin_auditor (never core): members too.
+CREATE ROLE kenshin_stats NOLOGIN;
+GRANT kenshin_stats TO airflow;
+CREATE ROLE kenshin_auditor NOLOGIN;
+GRANT kenshin_auditor TO airflow;

@@ -15,7 +15,8 @@ imported before this sets up its environment.
 4. Run `marts_build`, a month of `transferee_linkage` with the network
    simulator, `reminders` on its send days and `retention_purge`.
 5. Print a summary (with matching quality against the synthetic truth), the
-   plan of a future purge, and where to look next.
+   plan of a future purge, draw the statistics pictures (PNG + HTML,
+   `kenshin report charts`) and say where they are and where to look next.
 
 Only synthetic people; nothing personal is printed (counts only).
 """
@@ -250,6 +251,14 @@ def main() -> None:
     for category, n in future["categories"].items():
         if n:
             print(f"  {category:<45}{n:>8}")
+    # Statistics pictures of the demo's fiscal year, from the published stats only.
+    from kenshin import charts
+
+    pictures = charts.render(None, url)
+    if pictures:
+        print(f"\nstatistics pictures (kenshin report charts --fiscal-year {pictures.fiscal_year}):")
+        for path in pictures.files:
+            print(f"  {path}")
     print(f"""
 where to look next:
   psql {url.split('?')[0]}
@@ -266,7 +275,9 @@ where to look next:
   ls {data}/notices/
                                                           -- letters: vendor CSV + PDF, manual lists
   kenshin purge plan --dry-run --as-of {FUTURE_PURGE_DAY}    -- what a purge would delete, per category
-  make up                                                 -- the Airflow UI on http://127.0.0.1:8080
+  KENSHIN_DATABASE_URL={url.split('?')[0]} make up
+                                                          -- the Airflow UI on http://127.0.0.1:8080 on the demo's
+                                                             data: Browse → Screening operations (this month's files)
   kenshin ingest --report report.jsonl FILE...            -- replay one file by hand
 total {time.monotonic() - t0:.0f} s  (generator summary: {summary.get('files', '')})""")
 

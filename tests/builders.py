@@ -123,6 +123,39 @@ def clinic_file(folder: Path, kind: str, period: str, rows: list[list[str]], *, 
     return path
 
 
+def operations_month(url: str, folder: Path) -> dict[str, str]:
+    """A month of real CP932 files through the real loader, one of each outcome
+    the operations page shows; returns {file name: status}. The caller switches
+    off the clinic repeated-line row rule (KenshinSource.stage_rejects) so that
+    the third clinic file's repeated line numbers reach the GX gate and fail it."""
+    from kenshin.loading import ingest_file
+
+    ps = people(60)
+    adults = [p for p in ps if 1945 <= p.birth.year <= 1980]
+    a, b, c = adults[:3]
+    exam = "20261015"
+    files = [
+        jumin_file(folder, "20261001", "full", [p.jumin_row() for p in ps]),
+        # two records in review, one returned (quarantined), one loaded
+        clinic_file(folder, "kenshin", "202610", [
+            kenshin_row(a, exam, line_no=1),
+            kenshin_row(b, exam, line_no=2, addressee_id=a.addressee_id),
+            kenshin_row(c, exam, line_no=3, name_kanji="", address="", postal_code="",
+                        name_kana=c.name_kana[:-2] + "ヲヲ"),
+            kenshin_row(a.but(birth=a.birth.replace(year=1960)), exam, line_no=4, name_kana="ムラカミ　ジロウ",
+                        name_kanji="村上　次郎", address="", postal_code="")]),
+        clinic_file(folder, "kenshin", "202610", [kenshin_row(adults[3], exam)], clinic="1413050002",
+                    trailer=False),
+        clinic_file(folder, "kenshin", "202610", [kenshin_row(adults[4], exam, line_no=1),
+                                                  kenshin_row(adults[5], exam, line_no=1)],
+                    clinic="1413050003"),
+    ]
+    copy = folder / "jumin_20261001_full_resent.csv"
+    copy.write_bytes(files[0].read_bytes())
+    files.insert(1, copy)
+    return {p.name: ingest_file(p, url=url).status for p in files}
+
+
 # (sex, birth date, result, detailed-exam outcome or None): colorectal (04), exam 2025-10-01, FY2025.
 COHORT = tuple(
     [("1", dt.date(1983, 5, 1), "1", None)] * 3          # men 42: no abnormality

@@ -82,16 +82,15 @@ def _fresh_database() -> str:
 
 
 def run(part: str, residents: int, work: Path) -> None:
-    if part in ("registry", "all"):
-        run_registry(residents, work)
-    if part in ("clinic", "all"):
-        run_clinic(residents, work)
-    if part in ("marts", "all"):
-        run_marts(residents, work)
-    if part in ("notices", "all"):
-        run_notices(residents, work)
-    if part in ("purge", "all"):
-        run_purge(residents, work)
+    from kenshin import progress
+
+    parts = {"registry": run_registry, "clinic": run_clinic, "marts": run_marts, "notices": run_notices,
+             "purge": run_purge}
+    chosen = [name for name in parts if part in (name, "all")]
+    with progress.task(f"benchmarks ({residents:,} residents)", total=len(chosen), unit="benchmarks") as bar:
+        for name in chosen:
+            parts[name](residents, work)
+            bar.advance()
 
 
 def run_registry(residents: int, work: Path) -> None:

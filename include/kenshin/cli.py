@@ -78,6 +78,7 @@ def ingest(report: Path | None, files: tuple[Path, ...]) -> None:
 
     Exits 1 if any file was rejected.
     """
+    from kenshin import progress
     from kenshin.inbox import load_order
     from kenshin.loading import ingest_file, record_outcomes
 
@@ -85,13 +86,15 @@ def ingest(report: Path | None, files: tuple[Path, ...]) -> None:
     rejected = False
     out = open(report, "w", encoding="utf-8") if report else None
     try:
-        for path in sorted(files, key=load_order):  # the order the DAG uses
-            result = ingest_file(path, url=url)
-            click.echo(json.dumps(result.summary(), ensure_ascii=False))
-            rejected |= result.status == "rejected"
-            if out:
-                for record in record_outcomes(result, url):
-                    out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        with progress.task("ingest", total=len(files), unit="files") as bar:
+            for path in sorted(files, key=load_order):  # the order the DAG uses
+                result = ingest_file(path, url=url)
+                bar.advance()
+                click.echo(json.dumps(result.summary(), ensure_ascii=False))
+                rejected |= result.status == "rejected"
+                if out:
+                    for record in record_outcomes(result, url):
+                        out.write(json.dumps(record, ensure_ascii=False) + "\n")
     finally:
         if out:
             out.close()
@@ -320,12 +323,8 @@ def purge_run(as_of: dt.datetime, dry_run: bool, by: str | None) -> None:
     verify; a plan over the approval threshold stops for approval (exit 3)."""
     from kenshin import retention
 
-    def progress(category: str, n: int) -> None:
-        logging.getLogger("kenshin.retention").info("purged %d from %s", n, category)
-
     try:
-        result = retention.run(None, as_of.date(), by or retention.requester_default(), dry_run=dry_run,
-                               progress=progress)
+        result = retention.run(None, as_of.date(), by or retention.requester_default(), dry_run=dry_run)
     except retention.PurgeError as exc:
         raise click.ClickException(str(exc)) from None
     _echo_purge(result)
@@ -347,6 +346,19 @@ def report_annual(fiscal_year: int) -> None:
     from kenshin.reports import write_annual_report
 
     for path in write_annual_report(fiscal_year):
+        click.echo(str(path))
+
+
+@report_group.command("charts")
+@click.option("--fiscal-year", "fiscal_year", type=int, help="年度, e.g. 2025 (default: the latest published).")
+def report_charts(fiscal_year: int | None) -> None:
+    """Statistics pictures (PNG + one self-contained HTML page) under reports/charts/."""
+    from kenshin import charts
+
+    result = charts.render(fiscal_year)
+    if result is None:
+        raise click.ClickException("no statistics published for that fiscal year (kenshin marts build)")
+    for path in result.files:
         click.echo(str(path))
 
 

@@ -35,7 +35,7 @@ from typing import Any
 
 import psycopg
 
-from kenshin import config, db
+from kenshin import config, db, progress
 from kenshin.layout import FileRejected, decode_line, iter_raw_lines, read_envelope
 from kenshin.sources import detect
 from kenshin.sources.base import FileMeta, PromotionRefused, RowError, Source, copy_field
@@ -347,20 +347,26 @@ def _stage(conn: psycopg.Connection, path: Path, source: Source, meta: FileMeta,
     workers = int(settings["staging_workers"])
     cols = ", ".join(source.landing_columns)
     chunks = _chunks(path, data_count, size)
-    with conn.cursor().copy(f"copy {source.table} ({cols}) from stdin") as copy:
+    with (progress.task(f"staging {path.name}", total=data_count, unit="rows") as bar,
+          conn.cursor().copy(f"copy {source.table} ({cols}) from stdin") as copy):
         if workers <= 1 or data_count <= size:
             for chunk in chunks:
                 copy.write(_format_chunk(source, meta, encoding, load_id, chunk))
+                bar.advance(len(chunk))
             return
         context = multiprocessing.get_context("spawn")  # no inherited sockets or locks
         with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
             pending: collections.deque = collections.deque()
             for chunk in chunks:
-                pending.append(pool.submit(_format_chunk, source, meta, encoding, load_id, chunk))
+                pending.append((len(chunk), pool.submit(_format_chunk, source, meta, encoding, load_id, chunk)))
                 if len(pending) > 2 * workers:
-                    copy.write(pending.popleft().result())
+                    rows, future = pending.popleft()
+                    copy.write(future.result())
+                    bar.advance(rows)
             while pending:
-                copy.write(pending.popleft().result())
+                rows, future = pending.popleft()
+                copy.write(future.result())
+                bar.advance(rows)
 
 
 def record_outcomes(result: LoadResult, url: str | None = None) -> Iterator[dict[str, Any]]:

@@ -69,7 +69,7 @@ def write_annual_report(fiscal_year: int, url: str | None = None) -> tuple[Path,
     writer.writerow(header)
     writer.writerows(rows)
     csv_path = folder / f"ministry_report_FY{fiscal_year}.csv"
-    _atomic_write(csv_path, buf.getvalue().encode("cp932"))
+    atomic_write(csv_path, buf.getvalue().encode("cp932"))
     book = Workbook()
     book.remove(book.active)
     names = {code: rule.name for code, rule in programmes.exam_types().items()}
@@ -85,7 +85,7 @@ def write_annual_report(fiscal_year: int, url: str | None = None) -> tuple[Path,
     return csv_path, xlsx_path
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)

@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from kenshin import config, db, programmes
+from kenshin import config, db, programmes, progress
 
 log = logging.getLogger(__name__)
 
@@ -465,10 +465,11 @@ def approve(url: str | None, run_id: int, approver: str, *, reject: bool = False
     return describe(url, run_id)
 
 
-def execute(url: str | None, run_id: int, progress: Callable[[str, int], None] | None = None) -> dict:
+def execute(url: str | None, run_id: int) -> dict:
     """Delete what the run's day puts past retention, category by category, in
     transactions of at most `purge.batch_rows` rows each; every batch adds its
-    count to the log in the same transaction. Interrupted, it is simply run again."""
+    count to the log in the same transaction. Interrupted, it is simply run again.
+    Progress: a bar on a terminal, plain lines in logs (counts only)."""
     run = describe(url, run_id)
     if run["state"] == "planned" and run["needs_approval"]:
         raise PurgeError(f"purge run {run_id} needs a second person's approval: kenshin purge approve {run_id}")
@@ -476,7 +477,9 @@ def execute(url: str | None, run_id: int, progress: Callable[[str, int], None] |
         raise PurgeError(f"purge run {run_id} is {run['state']}: nothing to execute")
     params = parameters(run["as_of"])
     limit = int(policy()["purge"]["batch_rows"])
-    with _connect(url) as conn:
+    with _connect(url) as conn, progress.task(f"purge run {run_id} as of {run['as_of']}",
+                                             total=max(run["planned_rows"] - run["deleted_rows"], 0),
+                                             unit="rows") as bar:
         conn.execute("update ops.purge_run set state = 'executing', started_at = coalesce(started_at, now()) "
                      "where run_id = %s", (run_id,))
         conn.commit()
@@ -485,16 +488,14 @@ def execute(url: str | None, run_id: int, progress: Callable[[str, int], None] |
             path.unlink(missing_ok=True)
             _count(conn, run_id, FILES, 1)
             conn.commit()
-            if progress:
-                progress(FILES, 1)
+            bar.advance(1)
         for category in CATEGORIES:
             while True:
                 n = _apply_batch(conn, category, params, limit)
                 if n:
                     _count(conn, run_id, category.name, n)
                 conn.commit()
-                if progress and n:
-                    progress(category.name, n)
+                bar.advance(n)
                 if n < limit:
                     break
         conn.execute("update ops.purge_run set state = 'executed', finished_at = now() where run_id = %s",
@@ -533,8 +534,7 @@ def verify(url: str | None, run_id: int) -> dict:
     return describe(url, run_id)
 
 
-def run(url: str | None, as_of: dt.date, requested_by: str, *, dry_run: bool = False,
-        progress: Callable[[str, int], None] | None = None) -> dict:
+def run(url: str | None, as_of: dt.date, requested_by: str, *, dry_run: bool = False) -> dict:
     """Plan, and when no approval is needed or it was given, execute and verify.
     A dry run only counts (nothing recorded, nothing deleted)."""
     if dry_run:
@@ -547,6 +547,6 @@ def run(url: str | None, as_of: dt.date, requested_by: str, *, dry_run: bool = F
     if current["state"] == "planned" and current["needs_approval"]:
         return current
     if current["state"] in ("planned", "approved", "executing"):
-        current = execute(url, current["run_id"], progress)
+        current = execute(url, current["run_id"])
     return verify(url, current["run_id"])
 

@@ -8,6 +8,7 @@ import datetime as dt
 import logging
 
 from airflow.sdk import Asset
+from airflow.sdk.exceptions import AirflowFailException
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +35,32 @@ def safe_error_text(exc: BaseException | None) -> str:
     return f"{type(exc).__name__}: {text}"
 
 
+class AlertedFailure(AirflowFailException):
+    """A final failure whose text is already a composed alert (kenshin.alerts:
+    file, expectations or line and field, what to do next; no personal data).
+    `notify_failure` passes it whole instead of cutting it to a first line."""
+
+
 def notify_failure(context) -> None:
-    """Failure callback: one clear line naming the DAG, task, run and the error."""
+    """Failure callback: ONE clear message naming the DAG, task, run, the error and
+    what to do next, through kenshin.alerts (the log; a chat webhook and e-mail
+    when configured in include/config/alerts.yaml or the environment)."""
+    from kenshin import alerts
+
     ti = context.get("task_instance")
-    log.error(
-        "kenshin task failed: dag=%s task=%s map_index=%s run=%s error=%s",
-        getattr(ti, "dag_id", "?"), getattr(ti, "task_id", "?"), getattr(ti, "map_index", -1),
-        context.get("run_id"), safe_error_text(context.get("exception")),
-    )
+    dag_id, task_id = getattr(ti, "dag_id", "?"), getattr(ti, "task_id", "?")
+    map_index = getattr(ti, "map_index", -1)
+    where = f"{dag_id}.{task_id}" + (f"[{map_index}]" if isinstance(map_index, int) and map_index >= 0 else "")
+    exc = context.get("exception")
+    if isinstance(exc, AlertedFailure):
+        body = str(exc)
+    else:
+        body = f"error: {safe_error_text(exc)}\nnext: {alerts.next_step('task')}"
+    lines = [body, f"run: {dag_id} {context.get('run_id')}, task {where}"]
+    log_url = getattr(ti, "log_url", None)
+    if log_url:
+        lines.append(f"log: {log_url}")
+    alerts.send(f"[kenshin] {where} failed", "\n".join(lines))
 
 
 DEFAULT_ARGS = {
@@ -60,15 +79,22 @@ GATE_RETRIES = 0
 
 def warehouse_url() -> str:
     """The `kenshin` Airflow connection (AIRFLOW_CONN_KENSHIN or a secrets
-    backend), or kenshin's own default when no connection is defined."""
+    backend), or kenshin's own default when no connection is defined. For tasks."""
     from airflow.sdk import BaseHook
     from airflow.sdk.exceptions import AirflowNotFoundException
-
-    from kenshin import db
 
     try:
         conn = BaseHook.get_connection(CONN_ID)
     except AirflowNotFoundException:
+        conn = None
+    return url_of_connection(conn)
+
+
+def url_of_connection(conn) -> str:
+    """A libpq URL of an Airflow connection (kenshin's default for None)."""
+    from kenshin import db
+
+    if conn is None:
         return db.database_url()
     from urllib.parse import quote
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pendulum
 from airflow.sdk import Asset, CronDataIntervalTimetable, dag, task
 
-from kenshin_airflow import DEFAULT_ARGS, GATE_RETRIES, TIMEZONE, warehouse_url
+from kenshin_airflow import DEFAULT_ARGS, GATE_RETRIES, TIMEZONE, AlertedFailure, warehouse_url
 
 
 @dataclass(frozen=True)
@@ -66,13 +66,14 @@ def build_ingest_dag(spec: IngestDagSpec):
         def ingest(path: str, files: list[str], run_id=None) -> dict:
             """Gate and load one file (after any earlier due file); a rejected file
             fails the task, final."""
-            from airflow.sdk.exceptions import AirflowFailException
-
+            from kenshin.alerts import rejection_message
             from kenshin.inbox import ingest_in_order
 
-            result = ingest_in_order(warehouse_url(), list(files), path, run_id=run_id)
+            url = warehouse_url()
+            result = ingest_in_order(url, list(files), path, run_id=run_id)
             if result.status == "rejected":
-                raise AirflowFailException(f"{result.file} rejected: {result.reason}")
+                # the alert names the file and the failed expectations or line and field
+                raise AlertedFailure(rejection_message(result, url))
             return result.summary()
 
         @task(task_id=spec.publish_task_id, outlets=[spec.asset],

@@ -25,19 +25,22 @@ def test_marts_build_publishes_and_a_broken_mart_leaves_stats_unchanged(db_url, 
 
     build_cohort(db_url)
     monkeypatch.setenv("AIRFLOW_CONN_KENSHIN", db_url.replace("postgresql://postgres@", "postgres://postgres:x@"))
+    monkeypatch.setenv("KENSHIN_DATA_DIR", str(tmp_path))
     dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "marts_build.py")).get_dag("marts_build")
     run = dag.test(logical_date=pendulum.datetime(2026, 11, 10, 3, tz="Asia/Tokyo"))
     assert run.state == "success"
     before = published(db_url)
     assert ("all", "all", 12) in [(s, b, n) for _, _, s, b, n in before]
+    # the statistics pictures of the latest published fiscal year, drawn after publishing
+    assert sorted(p.name for p in (tmp_path / "reports" / "charts" / "FY2025").iterdir()) == [
+        "indicators_FY2025.png", "participation_FY2025.png", "statistics_FY2025.html", "trends_FY2025.png"]
 
     # The yearly report of the fiscal year that ended before the run (FY2025).
-    monkeypatch.setenv("KENSHIN_DATA_DIR", str(tmp_path))
     report = DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "annual_report.py")).get_dag("annual_report")
     run = report.test(logical_date=pendulum.datetime(2026, 7, 1, 7, tz="Asia/Tokyo"))
     assert run.state == "success"
     assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == [
-        "ministry_report_FY2025.csv", "ministry_report_FY2025.xlsx"]
+        "charts", "ministry_report_FY2025.csv", "ministry_report_FY2025.xlsx"]
 
     # A screening whose exam type no programme knows breaks the marts' contract:
     # the gate fails, nothing after it runs, the published statistics stay.
@@ -48,6 +51,6 @@ def test_marts_build_publishes_and_a_broken_mart_leaves_stats_unchanged(db_url, 
     run = dag.test(logical_date=pendulum.datetime(2026, 11, 11, 3, tz="Asia/Tokyo"))
     assert run.state == "failed"
     states = {ti.task_id: ti.state for ti in run.get_task_instances()}
-    assert states["publish_stats"] == "upstream_failed"
+    assert states["publish_stats"] == states["render_charts"] == "upstream_failed"
     assert [t for t, s in states.items() if s == "failed"]
     assert published(db_url) == before

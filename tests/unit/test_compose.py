@@ -74,6 +74,9 @@ APP_ENV = {
 # Read by the code but deliberately NOT given to the containers: each has a
 # documented default that only matters in development.
 DEV_ONLY_ENV = {
+    # Forces progress bars or plain lines (kenshin.progress); containers' logs
+    # are never a terminal, so they always get plain lines.
+    "KENSHIN_PROGRESS",
     # The local work folder (embedded PostgreSQL cluster, development keys);
     # containers use a real server and keys from .env (kenshin.db.work_dir).
     "KENSHIN_HOME",

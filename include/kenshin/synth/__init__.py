@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from kenshin import progress
 from kenshin.layout import write_records
 from kenshin.synth.city import City
 from kenshin.synth.clinics import ClinicMonths
@@ -124,17 +125,19 @@ def generate(residents: int, seed: int, out: Path, start: dt.date, days: int, cl
     writer.monthly_lists(start)
     if exams:
         exams.day(start)
-    for offset in range(1, days + 1):
-        day = start + dt.timedelta(days=offset)
-        if exams:
-            exams.before_day()
-        writer.jumin_diff(day, city.step(day))
-        if exams:
-            exams.day(day)
-        if day.day == 1:
-            city.month_update(day)
-            writer.jumin_full(day)
-            writer.monthly_lists(day)
+    with progress.task(f"synthetic city ({residents:,} residents)", total=days, unit="days") as bar:
+        for offset in range(1, days + 1):
+            day = start + dt.timedelta(days=offset)
+            if exams:
+                exams.before_day()
+            writer.jumin_diff(day, city.step(day))
+            if exams:
+                exams.day(day)
+            if day.day == 1:
+                city.month_update(day)
+                writer.jumin_full(day)
+                writer.monthly_lists(day)
+            bar.advance()
 
     pq.write_table(city.reg.truth_table(), truth / "persons.parquet")
     pq.write_table(pa.table({
