@@ -155,14 +155,19 @@ def app_user() -> str:
 
 @contextlib.contextmanager
 def connect(url: str | None = None, role: str | None = "kenshin_loader",
-            autocommit: bool = False, user: str | None = None) -> Iterator[psycopg.Connection]:
+            autocommit: bool = False, user: str | None = None,
+            purpose: str | None = None) -> Iterator[psycopg.Connection]:
     """A connection acting as `role` (least privilege: the loader by default),
     on behalf of the application user `user` (default `app_user()`), which
-    the audit trail records beside the role and the login."""
+    the audit trail records beside the role and the login. Staff state the
+    `purpose` of their access: the database refuses them a person's record
+    without one, and records it with every record they read."""
     conn = psycopg.connect(url or database_url(), autocommit=autocommit)
     try:
         conn.execute("set timezone = 'Asia/Tokyo'")
         conn.execute("select set_config('kenshin.app_user', %s, false)", (user or app_user(),))
+        if purpose:
+            conn.execute("select set_config('kenshin.purpose', %s, false)", (purpose,))
         if role:
             conn.execute(sql.SQL("set role {}").format(sql.Identifier(role)))
         if not autocommit:
