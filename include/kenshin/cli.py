@@ -335,6 +335,47 @@ def purge_run(as_of: dt.datetime, dry_run: bool, by: str | None) -> None:
         sys.exit(3)
 
 
+@main.group("correct")
+def correct_group() -> None:
+    """Corrections and deletions of screening data, applied on a second person's approval (四つの目)."""
+
+
+@correct_group.command("request")
+@click.option("--table", type=click.Choice(["screening", "detailed_exam"]), required=True)
+@click.option("--id", "record_id", type=int, required=True, help="screening_id or detailed_exam_id.")
+@click.option("--set", "changes", multiple=True, metavar="COLUMN=VALUE", help="A corrected value (repeatable).")
+@click.option("--delete", is_flag=True, help="Delete the record instead.")
+@click.option("--reason", required=True, help="Why (kept with the request).")
+@_BY
+def correct_request(table: str, record_id: int, changes: tuple[str, ...], delete: bool, reason: str,
+                    by: str | None) -> None:
+    """File a correction or deletion; it waits for another staff member's approval. One JSON object."""
+    from kenshin import corrections
+
+    pairs = dict(c.split("=", 1) for c in changes if "=" in c)
+    if len(pairs) != len(changes):
+        raise click.UsageError("--set takes COLUMN=VALUE")
+    try:
+        _echo_purge(corrections.request(table, record_id, by=by or db.user_default(), reason=reason,
+                                        changes=pairs, delete=delete))
+    except corrections.CorrectionError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@correct_group.command("approve")
+@click.argument("request_id", type=int)
+@click.option("--reject", is_flag=True, help="Refuse (or, as its requester, withdraw) the request instead.")
+@_BY
+def correct_approve(request_id: int, reject: bool, by: str | None) -> None:
+    """Apply (or refuse) a request: by someone other than its requester."""
+    from kenshin import corrections
+
+    try:
+        _echo_purge(corrections.decide(request_id, by=by or db.user_default(), reject=reject))
+    except corrections.CorrectionError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 @main.group("report")
 def report_group() -> None:
     """Reports for the ministry (from the published statistics only)."""

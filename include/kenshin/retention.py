@@ -296,6 +296,7 @@ CATEGORIES: tuple[Category, ...] = (
     Category("audit rows past retention", "audit.record_correction", _audit_row),
     Category("change log past retention", "audit.change_log", _before("changed_at", "audit_before")),
     Category("access log past retention", "audit.access_log", _before("accessed_at", "audit_before")),
+    Category("correction requests past retention", "ops.correction_request", _before("decided_at", "audit_before")),
     Category("audit values of purged records", "audit.record_correction", _audit_values, scrub=_SCRUB_AUDIT),
     Category("screenings past retention", "core.screening", _screening),
     Category("external screenings past retention", "core.external_screening", _screening),

@@ -63,6 +63,8 @@ MATRIX: dict[str, str] = {
         "gate_result", "linkage_deletion", "linkage_request", "quarantine", "record_match", "registry_check",
         "review_item")},
     "ops.load_manifest": "yyy- ---- ---- ---- y--- y-yy",
+    # written only through ops.request_correction / ops.decide_correction
+    "ops.correction_request": "---- ---- ---- ---- y--- y--y",
     "ops.deletion_log": "y--- ---- ---- ---- y--- y--y",
     "ops.provision_export": "yyy- ---- ---- ---- y--- ----",
     "ops.purge_run": "y--- ---- ---- ---- y--- yyyy",
