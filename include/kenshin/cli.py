@@ -376,6 +376,35 @@ def correct_approve(request_id: int, reject: bool, by: str | None) -> None:
         raise click.ClickException(str(exc)) from None
 
 
+@main.group("keys")
+def keys_group() -> None:
+    """Keys of the individual number's encryption."""
+
+
+@keys_group.command("rotate")
+@click.option("--new-key-env", default="KENSHIN_MY_NUMBER_KEY_NEW", show_default=True,
+              help="The environment variable holding the new key (base64 of 32 bytes); never the key itself.")
+@click.option("--new-key-id", type=int, help="Its id (1..255; default: the current id + 1).")
+def keys_rotate(new_key_env: str, new_key_id: int | None) -> None:
+    """Re-encrypt every stored individual number under a new key, in one
+    transaction; then set KENSHIN_MY_NUMBER_KEY and KENSHIN_MY_NUMBER_KEY_ID to it."""
+    import os
+
+    from kenshin import crypto, keys
+
+    if not os.environ.get(new_key_env):
+        raise click.ClickException(f"{new_key_env} is not set: put the new key (base64 of 32 bytes) there")
+    try:
+        new_key = crypto._load_key(new_key_env)
+        current = crypto.protector()
+        result = keys.rotate(new_key, new_key_id or current.key_id % 255 + 1)
+    except crypto.KeyError_ as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(result))
+    click.echo(f"now set KENSHIN_MY_NUMBER_KEY to the new key and KENSHIN_MY_NUMBER_KEY_ID={result['key_id']}",
+               err=True)
+
+
 @main.group("report")
 def report_group() -> None:
     """Reports for the ministry (from the published statistics only)."""
