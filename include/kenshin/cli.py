@@ -405,6 +405,25 @@ def keys_rotate(new_key_env: str, new_key_id: int | None) -> None:
                err=True)
 
 
+@main.group("audit")
+def audit_group() -> None:
+    """The access review of the audit trail (for the periodic check)."""
+
+
+@audit_group.command("report")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), required=True, help="First day of the period.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Day after the period (default: tomorrow).")
+def audit_report(since: dt.datetime, until: dt.datetime | None) -> None:
+    """Accesses per staff member, with unusual patterns flagged; one JSON line each (as kenshin_auditor)."""
+    from kenshin import access_review
+
+    entries = access_review.report(since.date(), until.date() if until else None)
+    for entry in entries:
+        click.echo(json.dumps(entry, ensure_ascii=False))
+    flagged = sum(1 for e in entries if e["flags"])
+    click.echo(f"{len(entries)} staff members, {flagged} flagged for review", err=True)
+
+
 @main.group("report")
 def report_group() -> None:
     """Reports for the ministry (from the published statistics only)."""
