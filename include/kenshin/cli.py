@@ -204,7 +204,7 @@ def eligible(as_of: dt.datetime, addressee_id: str | None) -> None:
                 "not_targets": {code: why for code, why in verdict.items() if why is not None},
             }, ensure_ascii=False))
     if addressee_id and not found:
-        raise click.ClickException(f"addressee {addressee_id} is not on the ledger on {day.isoformat()}")
+        raise click.ClickException(f"the addressee id given is not on the ledger on {day.isoformat()}")
 
 
 @main.group("notices")
