@@ -207,7 +207,7 @@ def eligible(as_of: dt.datetime, addressee_id: str | None) -> None:
                 "not_targets": {code: why for code, why in verdict.items() if why is not None},
             }, ensure_ascii=False))
     if addressee_id and not found:
-        raise click.ClickException(f"addressee {addressee_id} is not on the ledger on {day.isoformat()}")
+        raise click.ClickException(f"the addressee id given is not on the ledger on {day.isoformat()}")
 
 
 @main.group("notices")
@@ -332,6 +332,95 @@ def purge_run(as_of: dt.datetime, dry_run: bool, by: str | None) -> None:
         click.echo(f"purge run {result['run_id']} waits for a second person's approval: "
                    f"kenshin purge approve {result['run_id']} --by STAFF_ID", err=True)
         sys.exit(3)
+
+
+@main.group("correct")
+def correct_group() -> None:
+    """Corrections and deletions of screening data, applied on a second person's approval (四つの目)."""
+
+
+@correct_group.command("request")
+@click.option("--table", type=click.Choice(["screening", "detailed_exam"]), required=True)
+@click.option("--id", "record_id", type=int, required=True, help="screening_id or detailed_exam_id.")
+@click.option("--set", "changes", multiple=True, metavar="COLUMN=VALUE", help="A corrected value (repeatable).")
+@click.option("--delete", is_flag=True, help="Delete the record instead.")
+@click.option("--reason", required=True, help="Why (kept with the request).")
+@_BY
+def correct_request(table: str, record_id: int, changes: tuple[str, ...], delete: bool, reason: str,
+                    by: str | None) -> None:
+    """File a correction or deletion; it waits for another staff member's approval. One JSON object."""
+    from kenshin import corrections
+
+    pairs = dict(c.split("=", 1) for c in changes if "=" in c)
+    if len(pairs) != len(changes):
+        raise click.UsageError("--set takes COLUMN=VALUE")
+    try:
+        _echo_purge(corrections.request(table, record_id, by=by or db.user_default(), reason=reason,
+                                        changes=pairs, delete=delete))
+    except corrections.CorrectionError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@correct_group.command("approve")
+@click.argument("request_id", type=int)
+@click.option("--reject", is_flag=True, help="Refuse (or, as its requester, withdraw) the request instead.")
+@_BY
+def correct_approve(request_id: int, reject: bool, by: str | None) -> None:
+    """Apply (or refuse) a request: by someone other than its requester."""
+    from kenshin import corrections
+
+    try:
+        _echo_purge(corrections.decide(request_id, by=by or db.user_default(), reject=reject))
+    except corrections.CorrectionError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.group("keys")
+def keys_group() -> None:
+    """Keys of the individual number's encryption."""
+
+
+@keys_group.command("rotate")
+@click.option("--new-key-env", default="KENSHIN_MY_NUMBER_KEY_NEW", show_default=True,
+              help="The environment variable holding the new key (base64 of 32 bytes); never the key itself.")
+@click.option("--new-key-id", type=int, help="Its id (1..255; default: the current id + 1).")
+def keys_rotate(new_key_env: str, new_key_id: int | None) -> None:
+    """Re-encrypt every stored individual number under a new key, in one
+    transaction; then set KENSHIN_MY_NUMBER_KEY and KENSHIN_MY_NUMBER_KEY_ID to it."""
+    import os
+
+    from kenshin import crypto, keys
+
+    if not os.environ.get(new_key_env):
+        raise click.ClickException(f"{new_key_env} is not set: put the new key (base64 of 32 bytes) there")
+    try:
+        new_key = crypto._load_key(new_key_env)
+        current = crypto.protector()
+        result = keys.rotate(new_key, new_key_id or current.key_id % 255 + 1)
+    except crypto.KeyError_ as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(result))
+    click.echo(f"now set KENSHIN_MY_NUMBER_KEY to the new key and KENSHIN_MY_NUMBER_KEY_ID={result['key_id']}",
+               err=True)
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The access review of the audit trail (for the periodic check)."""
+
+
+@audit_group.command("report")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), required=True, help="First day of the period.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Day after the period (default: tomorrow).")
+def audit_report(since: dt.datetime, until: dt.datetime | None) -> None:
+    """Accesses per staff member, with unusual patterns flagged; one JSON line each (as kenshin_auditor)."""
+    from kenshin import access_review
+
+    entries = access_review.report(since.date(), until.date() if until else None)
+    for entry in entries:
+        click.echo(json.dumps(entry, ensure_ascii=False))
+    flagged = sum(1 for e in entries if e["flags"])
+    click.echo(f"{len(entries)} staff members, {flagged} flagged for review", err=True)
 
 
 @main.group("report")

@@ -78,6 +78,19 @@ class Protector:
         return AESGCM(self.enc_key).decrypt(nonce, ct, owner.encode()).decode()
 
 
+def key_id_from_env(var: str = "KENSHIN_MY_NUMBER_KEY_ID", default: int = 1) -> int:
+    """The id of the encryption key (1..255): the first byte of what it encrypts.
+    After `kenshin keys rotate`, the deployment sets the new key and its id."""
+    value = os.environ.get(var)
+    try:
+        key_id = int(value) if value else default
+    except ValueError:
+        raise KeyError_(f"{var} is not a number") from None
+    if not 1 <= key_id <= 255:
+        raise KeyError_(f"{var} must be between 1 and 255")
+    return key_id
+
+
 @functools.cache
 def protector() -> Protector:
-    return Protector(_load_key("KENSHIN_MY_NUMBER_KEY"), _load_key("KENSHIN_HMAC_KEY"))
+    return Protector(_load_key("KENSHIN_MY_NUMBER_KEY"), _load_key("KENSHIN_HMAC_KEY"), key_id_from_env())

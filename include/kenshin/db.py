@@ -136,13 +136,38 @@ def database_url() -> str:
     return embedded_url()
 
 
+def user_default() -> str:
+    """Who runs a command by hand: KENSHIN_USER, else the operating-system user."""
+    import getpass
+
+    return os.environ.get("KENSHIN_USER") or getpass.getuser()
+
+
+def app_user() -> str:
+    """The application user the audit trail records: inside an Airflow task the
+    DAG and task (Airflow sets AIRFLOW_CTX_* while a task runs), else
+    `user_default()`."""
+    dag = os.environ.get("AIRFLOW_CTX_DAG_ID")
+    if dag:
+        return f"airflow:{dag}.{os.environ.get('AIRFLOW_CTX_TASK_ID', '')}"
+    return user_default()
+
+
 @contextlib.contextmanager
 def connect(url: str | None = None, role: str | None = "kenshin_loader",
-            autocommit: bool = False) -> Iterator[psycopg.Connection]:
-    """A connection acting as `role` (least privilege: the loader by default)."""
+            autocommit: bool = False, user: str | None = None,
+            purpose: str | None = None) -> Iterator[psycopg.Connection]:
+    """A connection acting as `role` (least privilege: the loader by default),
+    on behalf of the application user `user` (default `app_user()`), which
+    the audit trail records beside the role and the login. Staff state the
+    `purpose` of their access: the database refuses them a person's record
+    without one, and records it with every record they read."""
     conn = psycopg.connect(url or database_url(), autocommit=autocommit)
     try:
         conn.execute("set timezone = 'Asia/Tokyo'")
+        conn.execute("select set_config('kenshin.app_user', %s, false)", (user or app_user(),))
+        if purpose:
+            conn.execute("select set_config('kenshin.purpose', %s, false)", (purpose,))
         if role:
             conn.execute(sql.SQL("set role {}").format(sql.Identifier(role)))
         if not autocommit:

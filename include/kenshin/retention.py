@@ -27,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -295,6 +294,9 @@ CATEGORIES: tuple[Category, ...] = (
     Category("record matches past retention", "ops.record_match", _record_match),
     Category("detailed exams of purged screenings", "core.detailed_exam", _detailed_exam),
     Category("audit rows past retention", "audit.record_correction", _audit_row),
+    Category("change log past retention", "audit.change_log", _before("changed_at", "audit_before")),
+    Category("access log past retention", "audit.access_log", _before("accessed_at", "audit_before")),
+    Category("correction requests past retention", "ops.correction_request", _before("decided_at", "audit_before")),
     Category("audit values of purged records", "audit.record_correction", _audit_values, scrub=_SCRUB_AUDIT),
     Category("screenings past retention", "core.screening", _screening),
     Category("external screenings past retention", "core.external_screening", _screening),
@@ -396,9 +398,7 @@ def _connect(url: str | None) -> Iterator[psycopg.Connection]:
 
 def requester_default() -> str:
     """Who runs a purge by hand: KENSHIN_USER, else the operating-system user."""
-    import getpass
-
-    return os.environ.get("KENSHIN_USER") or getpass.getuser()
+    return db.user_default()
 
 
 def create_run(url: str | None, as_of: dt.date, requested_by: str, dag_run_id: str | None = None) -> dict:

@@ -115,7 +115,7 @@ def decide(review_id: int, *, by: str, link: str | None = None, reject_reason: s
 def _link(conn: psycopg.Connection, review_id: int, load_id: int, line_no: int, source: str, clinic: str,
           addressee_id: str, by: str) -> None:
     if conn.execute("select 1 from core.person where addressee_id = %s", (addressee_id,)).fetchone() is None:
-        raise ReviewError(f"addressee {addressee_id} is not in the person ledger")
+        raise ReviewError(f"review item {review_id}: the addressee id given is not in the person ledger")
     conn.execute(
         """update ops.review_item set status = 'linked', linked_addressee_id = %s, decided_by = %s,
                   decided_at = now() where review_id = %s""", (addressee_id, by, review_id))

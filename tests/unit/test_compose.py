@@ -88,6 +88,10 @@ DEV_ONLY_ENV = {
     # Who runs a CLI command by hand (a purge's requester or approver); the DAGs
     # take the Airflow user instead.
     "KENSHIN_USER",
+    # The demo's database names and log level (the log-scan test runs it on databases of its own).
+    "KENSHIN_DEMO_DB", "KENSHIN_DEMO_AIRFLOW_DB", "KENSHIN_DEMO_LOG_LEVEL",
+    # The new key of a rotation (kenshin keys rotate), set by hand only for that command.
+    "KENSHIN_MY_NUMBER_KEY_NEW",
 }
 
 # Variables kenshin sets itself for a child tool rather than reads: dbt's

@@ -1,8 +1,11 @@
--- 経年管理: each person's screenings per programme over the years (staff only):
--- the city's own (a view on int_screening_enriched, indexed by addressee_id)
+-- 経年管理: each person's screenings per programme over the years. Staff read it one
+-- person at a time through staff.screening_history(), which records each read:
+-- only kenshin_owner (the function's owner) may select from it.
+-- The city's own screenings
+-- (a view on int_screening_enriched, indexed by addressee_id)
 -- and those previous municipalities reported (情報照会), marked with the
 -- municipality that did.
-{{ config(materialized='view') }}
+{{ config(materialized='view', grants={'select': ['kenshin_owner']}) }}
 select
     addressee_id,
     person_key,

@@ -1,0 +1,172 @@
+"""Role x object x operation: every table and view of the warehouse (all its
+schemas, the dbt-built ones included) against every role, for SELECT, INSERT,
+UPDATE and DELETE, run for real as that role.
+
+MATRIX below is the one place to extend: a relation added by a migration or a
+dbt model must get a line, or the test fails. Each line holds one cell of four
+characters per role of ROLES, for SELECT, INSERT, UPDATE, DELETE:
+
+    y  succeeds
+    -  permission denied (SQLSTATE 42501)
+    0  SELECT succeeds with zero rows although the relation has rows (row-level
+       security: the fixture's only person is protection-flagged)
+    n  refused for everyone before any permission check: a view PostgreSQL
+       cannot write through (joins, unions, aggregates)
+
+Writes are tried with statements that change nothing (`... where false`,
+`default values` rolled back): only the permission check is exercised.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from builders import fixture_load, insert_event, insert_person
+from kenshin import marts
+
+pytestmark = pytest.mark.integration
+
+ROLES = ("kenshin_loader", "kenshin_staff", "kenshin_protection", "kenshin_stats", "kenshin_auditor", "kenshin_purger")
+
+NONE = "---- " * 6
+#                loader staff protection stats auditor purger
+CORE_TABLE = "yyy- ---- ---- ---- ---- y--y"
+LANDING_TABLE = "yyyy ---- ---- ---- ---- y--y"
+LANDING_VIEW = "y--- ---- ---- ---- ---- ----"
+OPS_TABLE = "yyy- ---- ---- ---- y--- y--y"
+STAFF_VIEW = "---- y--- y--- ---- ---- ----"
+# the fixture's person is protection-flagged: only kenshin_protection sees the rows holding addresses
+STAFF_ADDRESS_VIEW = "---- 0--- y--- ---- ---- ----"
+STATS_TABLE = "---- ---- ---- y--- ---- ----"
+
+MATRIX: dict[str, str] = {
+    "audit.access_log": "---- ---- ---- ---- y--- y--y",
+    "audit.change_log": "---- ---- ---- ---- y--- y--y",
+    "audit.record_correction": "yy-- ---- ---- ---- y--- y-yy",
+    **{f"core.{t}": CORE_TABLE for t in (
+        "detailed_exam", "external_screening", "nhi_period", "person", "person_event", "person_version",
+        "screening", "voucher", "welfare_period")},
+    # letters are written once and never changed
+    "core.notice": "yy-- ---- ---- ---- ---- y--y",
+    "core.notice_cause": "yy-- ---- ---- ---- ---- y--y",
+    # a join: no one writes through it (n for the roles that may use the schema)
+    "core.person_current": "ynnn ---- ---- ---- ---- -nnn",
+    **{f"landing.{t}": LANDING_TABLE for t in ("jumin", "kenshin", "kokuho", "seiho", "seiken", "shokai_res")},
+    **{f"landing.{t}_accepted": LANDING_VIEW for t in ("jumin", "kokuho", "seiho")},
+    # the UPDATE is tried on their last column, an expression
+    **{f"landing.{t}_accepted": "y-n- ---- ---- ---- ---- --n-" for t in ("kenshin", "seiken", "shokai_res")},
+    **{f"ops.{t}": OPS_TABLE for t in (
+        "gate_result", "linkage_deletion", "linkage_request", "quarantine", "record_match", "registry_check",
+        "review_item")},
+    "ops.load_manifest": "yyy- ---- ---- ---- y--- y-yy",
+    # written only through ops.request_correction / ops.decide_correction
+    "ops.correction_request": "---- ---- ---- ---- y--- y--y",
+    "ops.deletion_log": "y--- ---- ---- ---- y--- y--y",
+    "ops.provision_export": "yyy- ---- ---- ---- y--- ----",
+    "ops.purge_run": "y--- ---- ---- ---- y--- yyyy",
+    "ops.purge_count": "y--- ---- ---- ---- y--- yyyy",
+    "public.kenshin_schema_version": NONE,
+    **{f"staff.{t}": STAFF_VIEW for t in (
+        "detailed_exam", "external_screening", "nhi_period", "notice", "screening", "voucher", "welfare_period")},
+    "staff.person": STAFF_ADDRESS_VIEW,
+    "staff.person_event": STAFF_ADDRESS_VIEW,
+    # dbt: pseudonymous facts for staff; the person-level history only through staff.screening_history()
+    "marts.fct_screening": "---- y--- y--- ---- ---- ----",
+    "marts.screening_history": "---- -nnn -nnn ---- ---- ----",
+    **{f"marts_staging.{t}": NONE for t in (
+        "age_bands", "detailed_exam_outcomes", "exam_types", "indicator_thresholds", "int_people_screened",
+        "int_screening_counts", "int_screening_enriched", "int_target_population", "result_codes", "wards",
+        "stg_core__detailed_exam", "stg_core__external_screening", "stg_core__nhi_period", "stg_core__person",
+        "stg_core__person_version", "stg_core__screening", "stg_core__welfare_period")},
+    **{f"stats.{t}": STATS_TABLE for t in ("ministry_report", "participation", "process_indicators")},
+    # the statistics being built: granted to kenshin_stats by dbt, unreachable (no usage of the schema)
+    **{f"stats_build.{t}": NONE for t in ("ministry_report", "participation", "process_indicators")},
+}
+
+WAREHOUSE_RELATIONS = """
+select n.nspname || '.' || c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+ where c.relkind in ('r', 'p', 'v', 'm', 'f') and n.nspname not in ('pg_catalog', 'information_schema')
+   and n.nspname not like 'pg_toast%%' and n.nspname not like 'pg_temp%%' order by 1"""
+
+
+def _try(conn: psycopg.Connection, statement: sql.Composable) -> tuple[str, int | None]:
+    """Run `statement` in a savepoint that is always rolled back: ('ok', rows) or ('denied', None)."""
+    try:
+        with conn.transaction(force_rollback=True):
+            cur = conn.execute(statement)
+            return "ok", (cur.fetchone()[0] if cur.description else None)
+    except psycopg.errors.InsufficientPrivilege:
+        return "denied", None
+    except (psycopg.errors.ObjectNotInPrerequisiteState, psycopg.errors.FeatureNotSupported):
+        return "not writable", None
+    except (psycopg.errors.IntegrityError, psycopg.errors.DataException):
+        return "ok", None  # past the permission check: a constraint refused the empty row
+
+
+def cell(conn: psycopg.Connection, relation: str, total: int, column: str) -> str:
+    schema, name = relation.split(".")
+    rel = sql.Identifier(schema, name)
+    out = ""
+    status, rows = _try(conn, sql.SQL("select count(*) from {}").format(rel))
+    out += "-" if status == "denied" else ("0" if rows == 0 and total > 0 else "y")
+    for statement in (sql.SQL("insert into {} default values").format(rel),
+                      sql.SQL("update {} set {} = default where false").format(rel, sql.Identifier(column)),
+                      sql.SQL("delete from {} where false").format(rel)):
+        out += {"denied": "-", "not writable": "n", "ok": "y"}[_try(conn, statement)[0]]
+    return out
+
+
+def actual_matrix(url: str, relations: list[str]) -> dict[str, str]:
+    with psycopg.connect(url) as conn:
+        totals = {r: conn.execute(sql.SQL("select count(*) from {}").format(sql.Identifier(*r.split(".")))).fetchone()[0]
+                  for r in relations}
+        # the column an UPDATE is tried on: one the role may update, if any (else the
+        # last: identity columns come first, and a view cannot set them to its default)
+        columns = {(r, role): conn.execute(
+            "select attname from pg_attribute where attrelid = %s::regclass and attnum > 0 and not attisdropped "
+            "order by has_column_privilege(%s, attrelid, attnum, 'UPDATE') desc, attnum desc",
+            (r, role)).fetchone()[0] for r in relations for role in ROLES}
+        # staff must state a purpose before they may read a person's record
+        conn.execute("select set_config('kenshin.purpose', 'access matrix test', false)")
+        conn.commit()
+        out = {}
+        for relation in relations:
+            cells = []
+            for role in ROLES:
+                conn.execute(sql.SQL("set role {}").format(sql.Identifier(role)))
+                cells.append(cell(conn, relation, totals[relation], columns[relation, role]))
+                conn.execute("reset role")
+            out[relation] = " ".join(cells)
+        conn.rollback()
+    return out
+
+
+def test_every_role_object_and_operation_is_as_the_matrix_says(db_url):
+    with psycopg.connect(db_url) as conn:
+        fixture_load(conn)
+        insert_person(conn, "0000000001", 2, dt.date(1980, 5, 5), protection_flag=True)
+        insert_event(conn, "0000000001", "02", dt.date(2020, 4, 1), 2)
+    assert marts.build(db_url), "dbt build failed"
+    with psycopg.connect(db_url) as conn:
+        relations = [r[0] for r in conn.execute(WAREHOUSE_RELATIONS)]
+    assert set(relations) == set(MATRIX), "a relation without a line in MATRIX, or a line for one that is gone"
+    actual = actual_matrix(db_url, relations)
+    wrong = {r: f"expected {MATRIX[r].strip()}  actual {actual[r]}" for r in relations
+             if actual[r] != " ".join(MATRIX[r].split())}
+    assert wrong == {}, "\n".join(f"{r}: {w}" for r, w in wrong.items())
+    cells = sum(len(v.split()) * 4 for v in actual.values())
+    assert cells == len(relations) * len(ROLES) * 4 and len(relations) >= 70
+
+
+def test_the_matrix_sees_a_grant_too_many(db_url):
+    """The matrix is run, not read from the catalog: one extra right changes a cell."""
+    assert actual_matrix(db_url, ["core.screening"])["core.screening"] == " ".join(MATRIX["core.screening"].split())
+    with psycopg.connect(db_url) as conn:
+        conn.execute("grant delete on core.screening to kenshin_loader")
+        conn.execute("grant usage on schema core to kenshin_staff")
+        conn.execute("grant select (screening_id) on core.screening to kenshin_stats")
+    assert actual_matrix(db_url, ["core.screening"])["core.screening"] == "yyyy y--- y--- ---- ---- y--y"
