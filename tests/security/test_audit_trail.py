@@ -49,6 +49,8 @@ def test_every_core_table_has_the_audit_triggers(db_url):
 
 def test_a_load_and_an_update_by_the_loader_are_traced_without_values(db_url, tmp_path, monkeypatch):
     monkeypatch.setenv("KENSHIN_USER", "clerk07")
+    # a DAG test run earlier in this process (dag.test()) leaves Airflow's task context behind
+    monkeypatch.delenv("AIRFLOW_CTX_DAG_ID", raising=False)
     ps = people(4)
     ps[3] = ps[3].but(protection_flag="1")
     assert ingest_file(jumin_file(tmp_path, "20261001", "full", [p.jumin_row() for p in ps]),
