@@ -118,12 +118,14 @@ def review_list(limit: int) -> None:
 
 @review_group.command("show")
 @click.argument("review_id", type=int)
-def review_show(review_id: int) -> None:
-    """One item: the record as sent and each candidate as of the exam date."""
+@click.option("--by", "by", metavar="STAFF_ID", help="Who reads (the access log; default: KENSHIN_USER, OS user).")
+def review_show(review_id: int, by: str | None) -> None:
+    """One item: the record as sent and each candidate as of the exam date (read as
+    staff: the access log records the item and every candidate shown)."""
     from kenshin import review
 
     try:
-        click.echo(json.dumps(review.show(review_id), ensure_ascii=False, default=str, indent=2))
+        click.echo(json.dumps(review.show(review_id, by=by), ensure_ascii=False, default=str, indent=2))
     except review.ReviewError as exc:
         raise click.ClickException(str(exc)) from None
 

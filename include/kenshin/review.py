@@ -36,46 +36,38 @@ def list_open(url: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
     return [dict(zip(keys, r, strict=True)) for r in rows]
 
 
-_RECORD = {
-    "kenshin": """select name_kana, name_kanji, sex, birth_date, postal_code, address, exam_type, exam_date,
-                         addressee_id, voucher_number
-                    from landing.kenshin_accepted where load_id = %s and line_no = %s""",
-    "seiken": """select name_kana, name_kanji, sex, birth_date, null, null, exam_type, screening_exam_date,
-                        addressee_id, null
-                   from landing.seiken_accepted where load_id = %s and line_no = %s""",
-}
 _RECORD_KEYS = ("name_kana", "name_kanji", "sex", "birth_date", "postal_code", "address", "exam_type",
                 "exam_date", "addressee_id", "voucher_number")
+_ITEM_KEYS = ("review_id", "file", "line_no", "source", "reason", "candidates", "status", "linked_addressee_id",
+              "decided_by", "decided_at", "decision_reason")
+_PERSON_KEYS = ("name_kanji", "name_kana", "sex", "birth_date", "postal_code", "address", "status")
+PURPOSE = "review queue decision (突合確認)"
 
 
-def show(review_id: int, url: str | None = None) -> dict[str, Any]:
-    """One item: the record and its candidates as of the exam date."""
-    with db.connect(url) as conn:
-        item = conn.execute(
-            """select r.review_id, r.load_id, r.line_no, r.source, r.reason, r.candidates, r.status,
-                      r.linked_addressee_id, r.decided_by, r.decided_at, r.decision_reason, m.file_name
-                 from ops.review_item r join ops.load_manifest m using (load_id) where r.review_id = %s""",
-            (review_id,)).fetchone()
-        if item is None:
+def show(review_id: int, url: str | None = None, by: str | None = None) -> dict[str, Any]:
+    """One item: the record and its candidates as of the exam date, read as
+    staff (kenshin_staff, purpose: the review queue), so that the clinic's
+    record and every candidate shown are in the access log. A protection-
+    flagged candidate's name and address are shown only to kenshin_protection."""
+    with db.connect(url, role="kenshin_staff", user=by, purpose=PURPOSE) as conn:
+        row = conn.execute("select * from staff.review_record(%s)", (review_id,)).fetchone()
+        if row is None:
             raise ReviewError(f"review item {review_id} does not exist")
-        (rid, load_id, line_no, source, reason, candidates, status, linked, by, at, why, file_name) = item
-        record = dict(zip(_RECORD_KEYS, conn.execute(_RECORD[source], (load_id, line_no)).fetchone(),
-                          strict=True))
+        item = dict(zip(_ITEM_KEYS, row[:len(_ITEM_KEYS)], strict=True))
+        record = dict(zip(_RECORD_KEYS, row[len(_ITEM_KEYS):], strict=True))
         people = []
-        for c in candidates:
+        for c in item.pop("candidates"):
             v = conn.execute(
                 """select name_kanji, name_kana, sex, birth_date, postal_code, address, status
-                     from core.person_version where addressee_id = %s
+                     from staff.person where addressee_id = %s
                       and valid_from <= %s order by valid_from desc limit 1""",
                 (c["addressee_id"], record["exam_date"])).fetchone() or conn.execute(
                 """select name_kanji, name_kana, sex, birth_date, postal_code, address, status
-                     from core.person_version where addressee_id = %s order by valid_from limit 1""",
+                     from staff.person where addressee_id = %s order by valid_from limit 1""",
                 (c["addressee_id"],)).fetchone()
-            keys = ("name_kanji", "name_kana", "sex", "birth_date", "postal_code", "address", "status")
-            people.append({**c, **(dict(zip(keys, v, strict=True)) if v else {})})
-    return {"review_id": rid, "file": file_name, "line_no": line_no, "source": source, "reason": reason,
-            "status": status, "record": record, "candidates": people, "linked_addressee_id": linked,
-            "decided_by": by, "decided_at": at, "decision_reason": why}
+            people.append({**c, **(dict(zip(_PERSON_KEYS, v, strict=True)) if v else {})})
+        conn.commit()   # the access log's rows
+    return {**item, "record": record, "candidates": people}
 
 
 def decide(review_id: int, *, by: str, link: str | None = None, reject_reason: str | None = None,

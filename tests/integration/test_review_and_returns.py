@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from builders import clinic_file, jumin_file, kenshin_row, people
+from kenshin import review
 
 pytestmark = pytest.mark.integration
 
@@ -69,10 +70,18 @@ def test_review_list_show_and_link(queued):
     url, data, _, (a, b, c) = queued
     listed = [json.loads(line) for line in run_cli(url, data, "review", "list").stdout.splitlines()]
     assert [(i["line_no"], i["source"]) for i in listed] == [(3, "kenshin"), (4, "kenshin")]
-    shown = json.loads(run_cli(url, data, "review", "show", str(listed[0]["review_id"])).stdout)
+    shown = json.loads(run_cli(url, data, "review", "show", str(listed[0]["review_id"]), "--by", "staff042").stdout)
     assert shown["record"]["addressee_id"] == a.addressee_id
     assert {cand["addressee_id"] for cand in shown["candidates"]} >= {a.addressee_id, b.addressee_id}
     assert all("score" in cand and "disagree" in cand for cand in shown["candidates"])
+    assert all(cand["name_kanji"] for cand in shown["candidates"])
+    # read as staff: the item and every candidate shown are in the access log, by key only
+    logged = q(url, "select db_role, app_user, purpose, object, person_key from audit.access_log")
+    assert ("kenshin_staff", "staff042", review.PURPOSE, f"ops.review_item:{listed[0]['review_id']}", None) in logged
+    keys = dict(q(url, "select addressee_id, person_key from core.person"))
+    assert {k for *_, obj, k in logged if obj == "core.person_version"} == {
+        keys[cand["addressee_id"]] for cand in shown["candidates"]}
+    assert not any(a.addressee_id in str(row) for row in logged)
     # The staff member links b's record to b
     proc = run_cli(url, data, "review", "decide", str(listed[0]["review_id"]), "--link", b.addressee_id,
                    "--by", "staff042")
