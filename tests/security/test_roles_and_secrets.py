@@ -43,6 +43,16 @@ def test_nothing_is_granted_to_public(db_url):
                 where grantee = 'PUBLIC' and table_schema in ('landing','core','ops','audit','marts','stats')"""
         ).fetchall()
         assert grants == []
+        # nor may PUBLIC run any of the warehouse's functions (SECURITY DEFINER ones write the audit)
+        functions = conn.execute(
+            """select n.nspname || '.' || p.proname from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+                where n.nspname in ('landing', 'core', 'ops', 'audit', 'marts', 'stats', 'staff')
+                  and has_function_privilege('public', p.oid, 'EXECUTE')""").fetchall()
+        assert functions == []
+        defined = conn.execute(
+            """select count(*) from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+                where n.nspname in ('landing', 'ops', 'audit', 'staff')""").fetchone()[0]
+        assert defined >= 5   # the check above looked at real functions
 
 
 def test_no_plaintext_individual_number_anywhere(db_url, tmp_path):
