@@ -62,12 +62,9 @@ def retention_purge():
         from kenshin_airflow import warehouse_url
         from kenshin_airflow.approval import requester
 
-        run = retention.create_run(warehouse_url(), data_interval_end.in_timezone(TIMEZONE).date(),
-                                   requester(dag_run), dag_run_id=dag_run.run_id)
-        return {"run_id": run["run_id"], "as_of": run["as_of"].isoformat(), "state": run["state"],
-                "policy_version": run["policy_version"], "requested_by": run["requested_by"],
-                "planned_rows": run["planned_rows"], "needs_approval": run["needs_approval"],
-                "planned": {k: v["planned"] for k, v in run["categories"].items()}}
+        return retention.summary(retention.create_run(
+            warehouse_url(), data_interval_end.in_timezone(TIMEZONE).date(), requester(dag_run),
+            dag_run_id=dag_run.run_id))
 
     @task.branch
     def approval_needed(plan: dict) -> str:
@@ -88,9 +85,7 @@ def retention_purge():
         from kenshin import retention
         from kenshin_airflow import warehouse_url
 
-        run = retention.describe(warehouse_url(), plan["run_id"])
-        if run["state"] != "executed":
-            run = retention.execute(warehouse_url(), plan["run_id"])
+        run = retention.execute(warehouse_url(), plan["run_id"])
         return {"deleted_rows": run["deleted_rows"]}
 
     @task(retries=GATE_RETRIES, outlets=[SCREENINGS, EXTERNAL_SCREENINGS, PERSON_LEDGER])
@@ -105,18 +100,10 @@ def retention_purge():
     @task
     def record(plan: dict, verified: dict) -> dict:
         """The purge log's entry for this run, as counts (no personal data)."""
-        import logging
-
         from kenshin import retention
         from kenshin_airflow import warehouse_url
 
-        run = retention.describe(warehouse_url(), plan["run_id"])
-        logging.getLogger("kenshin.retention").info(
-            "purge run %d as of %s, policy %s: %d rows and files deleted (planned %d), requested by %s, "
-            "approved by %s, verified at %s", run["run_id"], run["as_of"], run["policy_version"],
-            run["deleted_rows"], run["planned_rows"], run["requested_by"], run["approved_by"] or "-",
-            run["verified_at"])
-        return {k: str(v) for k, v in run.items() if k != "categories"}
+        return retention.record(warehouse_url(), plan["run_id"])
 
     under_threshold = EmptyOperator(task_id="under_threshold")
     planned = plan()

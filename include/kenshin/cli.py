@@ -297,9 +297,9 @@ def purge_plan(as_of: dt.datetime, dry_run: bool, by: str | None) -> None:
     from kenshin import retention
 
     if dry_run:
-        _echo_purge(retention.run(None, as_of.date(), by or retention.requester_default(), dry_run=True))
+        _echo_purge(retention.run(None, as_of.date(), by or db.user_default(), dry_run=True))
     else:
-        _echo_purge(retention.create_run(None, as_of.date(), by or retention.requester_default()))
+        _echo_purge(retention.create_run(None, as_of.date(), by or db.user_default()))
 
 
 @purge_group.command("approve")
@@ -311,7 +311,7 @@ def purge_approve(run_id: int, reject: bool, by: str | None) -> None:
     from kenshin import retention
 
     try:
-        _echo_purge(retention.approve(None, run_id, by or retention.requester_default(), reject=reject))
+        _echo_purge(retention.approve(None, run_id, by or db.user_default(), reject=reject))
     except retention.PurgeError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -326,7 +326,7 @@ def purge_run(as_of: dt.datetime, dry_run: bool, by: str | None) -> None:
     from kenshin import retention
 
     try:
-        result = retention.run(None, as_of.date(), by or retention.requester_default(), dry_run=dry_run)
+        result = retention.run(None, as_of.date(), by or db.user_default(), dry_run=dry_run)
     except retention.PurgeError as exc:
         raise click.ClickException(str(exc)) from None
     _echo_purge(result)

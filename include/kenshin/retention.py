@@ -396,11 +396,6 @@ def _connect(url: str | None) -> Iterator[psycopg.Connection]:
         yield conn
 
 
-def requester_default() -> str:
-    """Who runs a purge by hand: KENSHIN_USER, else the operating-system user."""
-    return db.user_default()
-
-
 def create_run(url: str | None, as_of: dt.date, requested_by: str, dag_run_id: str | None = None) -> dict:
     """Plan a purge and record it, or return the unfinished run of the same
     day to be continued. An unfinished run of another day must be finished first."""
@@ -471,6 +466,8 @@ def execute(url: str | None, run_id: int) -> dict:
     count to the log in the same transaction. Interrupted, it is simply run again.
     Progress: a bar on a terminal, plain lines in logs (counts only)."""
     run = describe(url, run_id)
+    if run["state"] == "executed":   # a retry after the deletions finished
+        return run
     if run["state"] == "planned" and run["needs_approval"]:
         raise PurgeError(f"purge run {run_id} needs a second person's approval: kenshin purge approve {run_id}")
     if run["state"] not in ("planned", "approved", "executing"):
@@ -546,7 +543,23 @@ def run(url: str | None, as_of: dt.date, requested_by: str, *, dry_run: bool = F
     current = create_run(url, as_of, requested_by)
     if current["state"] == "planned" and current["needs_approval"]:
         return current
-    if current["state"] in ("planned", "approved", "executing"):
-        current = execute(url, current["run_id"])
+    current = execute(url, current["run_id"])
     return verify(url, current["run_id"])
 
+
+def summary(run: dict) -> dict:
+    """A run as plain values for task results and the approver's page: the
+    plan per category, the people involved and the counts (no personal data)."""
+    out = {k: (v.isoformat() if isinstance(v, dt.date | dt.datetime) else v)
+           for k, v in run.items() if k != "categories"}
+    out["planned"] = {k: v["planned"] for k, v in run["categories"].items()}
+    return out
+
+
+def record(url: str | None, run_id: int) -> dict:
+    """The purge log's line for a finished run, written to the log and returned."""
+    run = describe(url, run_id)
+    log.info("purge run %d as of %s, policy %s: %d rows and files deleted (planned %d), requested by %s, "
+             "approved by %s, %s at %s", run["run_id"], run["as_of"], run["policy_version"], run["deleted_rows"],
+             run["planned_rows"], run["requested_by"], run["approved_by"] or "-", run["state"], run["verified_at"])
+    return summary(run)
