@@ -69,18 +69,31 @@ def template_db(server_url) -> str:
 
 
 @pytest.fixture
-def db_url(server_url, template_db) -> str:
-    """A fresh, migrated database for one test, dropped afterwards."""
+def new_database(server_url, template_db):
+    """Factory of fresh, migrated databases for one test (cloned from the
+    template), all dropped afterwards."""
     from kenshin import db
 
-    name = f"kenshin_t_{uuid.uuid4().hex[:12]}"
     admin = db.with_database(server_url, "postgres")
+    made: list[str] = []
+
+    def make() -> str:
+        name = f"kenshin_t_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'create database "{name}" template "{template_db}"')
+        made.append(name)
+        return db.with_database(server_url, name)
+
+    yield make
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'create database "{name}" template "{template_db}"')
-    url = db.with_database(server_url, name)
-    yield url
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
+        for name in made:
+            conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture
+def db_url(new_database) -> str:
+    """A fresh, migrated database for one test, dropped afterwards."""
+    return new_database()
 
 
 @pytest.fixture(scope="session")

@@ -63,7 +63,11 @@ class Protector:
     def hmac(self, value: str, purpose: str) -> bytes:
         """Keyed hash of `value`; `purpose` (e.g. "my_number") separates the
         hashes of different identifiers made with the same key."""
-        return hmac.digest(self.hmac_key, f"{purpose}\x1f{value}".encode(), "sha256")
+        return self.hmac_bytes(value.encode(), purpose)
+
+    def hmac_bytes(self, data: bytes, purpose: str) -> bytes:
+        """Keyed hash of raw bytes (a file line as received), same construction."""
+        return hmac.digest(self.hmac_key, purpose.encode() + b"\x1f" + data, "sha256")
 
     def encrypt(self, value: str, owner: str) -> bytes:
         """AES-GCM with the owner's key (addressee id) as associated data, so a

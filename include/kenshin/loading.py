@@ -285,16 +285,43 @@ def _split(text: str) -> list[str]:
         raise RowError("record", "not a valid CSV record") from None
 
 
+# Fingerprints of lines already promoted, in a staging worker process
+# (set once per worker by _init_worker: shipping them with every chunk would
+# pickle the whole set again each time).
+_worker_known: set[bytes] = set()
+
+
+def _init_worker(known: set[bytes]) -> None:
+    global _worker_known
+    _worker_known = known
+
+
 def _format_chunk(source: Source, meta: FileMeta, encoding: str, load_id: int,
-                  lines: list[tuple[int, bytes]]) -> str:
-    """Landing rows in COPY text format for a chunk of (line number, raw line)."""
+                  lines: list[tuple[int, bytes]], known: set[bytes] | None = None) -> str:
+    """Landing rows in COPY text format for a chunk of (line number, raw line).
+
+    A line whose fingerprint is in `known` (default: this worker's set) was
+    validated and promoted before, byte for byte: it lands narrow, with only
+    what identifies it, and none of the row rules run again."""
+    known = _worker_known if known is None else known
+    fingerprint = source.fingerprinter(meta, encoding)
     no_values = ["\\N"] * len(source.value_columns)
     no_raw = ["\\N"] * len(source.raw_columns)
     no_reject = ["\\N", "\\N"]
+    no_fingerprint = ["\\N", "f"] if source.fingerprinted else []
     prefix = f"{load_id}\t"
     raw_of, values_of = source.raw, source.values
     out: list[str] = []
     for line_no, raw_line in lines:
+        seen = no_fingerprint
+        if fingerprint is not None:
+            digest = fingerprint(raw_line)
+            if digest in known:
+                raw = [copy_field(v) for v in source.unchanged_raw(_split(decode_line(raw_line, encoding)))]
+                out.append(prefix + str(line_no) + "\t"
+                           + "\t".join(raw + no_values + [copy_field(digest), "t"] + no_reject))
+                continue
+            seen = [copy_field(digest), "f"]
         text = decode_line(raw_line, encoding)
         if text is None:
             raw, values, reject = no_raw, no_values, ["record", f"not valid {encoding} text"]
@@ -304,7 +331,8 @@ def _format_chunk(source: Source, meta: FileMeta, encoding: str, load_id: int,
             try:
                 fields = _split(text)
             except RowError as exc:
-                out.append(prefix + str(line_no) + "\t" + "\t".join(no_raw + no_values + [exc.field, exc.reason]))
+                out.append(prefix + str(line_no) + "\t"
+                           + "\t".join(no_raw + no_values + seen + [exc.field, exc.reason]))
                 continue
             raw = raw_of(fields)
             escape = "\\" in text or "\t" in text or "\r" in text
@@ -316,7 +344,7 @@ def _format_chunk(source: Source, meta: FileMeta, encoding: str, load_id: int,
                 reject = no_reject
             except RowError as exc:
                 values, reject = no_values, [exc.field, exc.reason]
-        out.append(prefix + str(line_no) + "\t" + "\t".join(raw + values + reject))
+        out.append(prefix + str(line_no) + "\t" + "\t".join(raw + values + seen + reject))
     return "\n".join(out) + "\n" if out else ""
 
 
@@ -347,15 +375,17 @@ def _stage(conn: psycopg.Connection, path: Path, source: Source, meta: FileMeta,
     workers = int(settings["staging_workers"])
     cols = ", ".join(source.landing_columns)
     chunks = _chunks(path, data_count, size)
+    known = source.known_fingerprints(conn, meta) if source.fingerprinter(meta, encoding) else set()
     with (progress.task(f"staging {path.name}", total=data_count, unit="rows") as bar,
           conn.cursor().copy(f"copy {source.table} ({cols}) from stdin") as copy):
         if workers <= 1 or data_count <= size:
             for chunk in chunks:
-                copy.write(_format_chunk(source, meta, encoding, load_id, chunk))
+                copy.write(_format_chunk(source, meta, encoding, load_id, chunk, known))
                 bar.advance(len(chunk))
             return
         context = multiprocessing.get_context("spawn")  # no inherited sockets or locks
-        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+                                                    initargs=(known,)) as pool:
             pending: collections.deque = collections.deque()
             for chunk in chunks:
                 pending.append((len(chunk), pool.submit(_format_chunk, source, meta, encoding, load_id, chunk)))

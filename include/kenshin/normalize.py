@@ -138,7 +138,8 @@ def kana_display(text: str) -> str:
 
 
 @functools.cache
-def _variant_map() -> dict[str, str]:
+def variant_map() -> dict[str, str]:
+    """Variant kanji (異体字) -> standard form, from include/config/variant_kanji.yaml."""
     path = Path(__file__).resolve().parent.parent / "config" / "variant_kanji.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     return {v: standard for standard, variants in data["variants"].items() for v in variants if v != standard}
@@ -146,7 +147,7 @@ def _variant_map() -> dict[str, str]:
 
 @functools.cache
 def _kanji_key_table() -> dict[int, str | None]:
-    return str.maketrans({**_variant_map(), **{c: None for c in _SPACE_CHARS}})
+    return str.maketrans({**variant_map(), **{c: None for c in _SPACE_CHARS}})
 
 
 def kanji_key(text: str) -> str:
@@ -165,7 +166,7 @@ def _address_table() -> dict[int, str | None]:
     # CP932 decodes 0x8160 to U+FF5E (fullwidth tilde) where Shift_JIS gives
     # U+301C (wave dash): both, and the ASCII tilde NFKC makes of U+FF5E, are one.
     return str.maketrans({
-        **_variant_map(), "\u301c": "~", "\uff5e": "~", "ヶ": "ケ", "が": "ケ", "ガ": "ケ",
+        **variant_map(), "\u301c": "~", "\uff5e": "~", "ヶ": "ケ", "が": "ケ", "ガ": "ケ",
         **{c: "-" for c in "‐―−ー－"}, **{c: None for c in _SPACE_CHARS},
     })
 

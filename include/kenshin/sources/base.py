@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -132,6 +133,24 @@ class Source(abc.ABC):
     def promote(self, conn: psycopg.Connection, load_id: int, meta: FileMeta) -> dict[str, int]:
         """Move this load's accepted rows into core; returns counts for the summary."""
 
+    # Sources whose files repeat what is already loaded (a monthly full
+    # snapshot) land a keyed fingerprint of each line; a line whose fingerprint
+    # is already known is landed narrow (`unchanged`) instead of parsed again.
+    fingerprinted: ClassVar[bool] = False
+
+    def fingerprinter(self, meta: FileMeta, encoding: str) -> Callable[[bytes], bytes] | None:
+        """The function fingerprinting a raw line of this file (bytes in
+        `encoding`), or None when the file's lines are not fingerprinted."""
+        return None
+
+    def known_fingerprints(self, conn: psycopg.Connection, meta: FileMeta) -> set[bytes]:
+        """Fingerprints of lines whose content is already promoted and current."""
+        return set()
+
+    def unchanged_raw(self, fields: list[str]) -> list[str | None]:
+        """Raw columns landed for an unchanged line: only what identifies it."""
+        return [fields[1], *[None] * (len(self.raw_columns) - 1)]
+
     def suite_name(self, meta: FileMeta) -> str:
         """The GX suite (expectations/{name}.json) for this file."""
         return self.suite
@@ -142,7 +161,9 @@ class Source(abc.ABC):
 
     @property
     def landing_columns(self) -> tuple[str, ...]:
-        return ("load_id", "line_no", *self.raw_columns, *self.value_columns, "reject_field", "reject_reason")
+        fingerprint = ("line_fingerprint", "unchanged") if self.fingerprinted else ()
+        return ("load_id", "line_no", *self.raw_columns, *self.value_columns, *fingerprint,
+                "reject_field", "reject_reason")
 
 
 # --- field rules shared by the sources ----------------------------------------

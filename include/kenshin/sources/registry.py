@@ -8,7 +8,11 @@ eligibility periods current.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
+import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -68,9 +72,32 @@ class JuminSource(Source):
         "event_date_value",
     )
 
+    fingerprinted = True
+    # Part of every line fingerprint: bump it when a row rule or normalization
+    # of this source changes, so the next snapshot validates every line again
+    # instead of recognising lines as unchanged.
+    row_rules_version = "2026.1"
+
     def __init__(self) -> None:
         self._wards = ward_codes()
         self._protector = protector()
+
+    def fingerprinter(self, meta: FileMeta, encoding: str) -> Callable[[bytes], bytes] | None:
+        """Full snapshots only: a diff line is an event, applied every time."""
+        if meta.variant != "full":
+            return None
+        rules = json.dumps([self.row_rules_version, sorted(self._wards), city_code(),
+                            sorted(nz.variant_map().items())], ensure_ascii=False)
+        purpose = f"registry_line\x1f{hashlib.sha256(rules.encode()).hexdigest()}\x1f{encoding}"
+        return functools.partial(self._protector.hmac_bytes, purpose=purpose)
+
+    def known_fingerprints(self, conn: psycopg.Connection, meta: FileMeta) -> set[bytes]:
+        known: set[bytes] = set()
+        with conn.cursor(binary=True) as cur:
+            cur.execute("select snapshot_fingerprint from core.person where snapshot_fingerprint is not null")
+            while rows := cur.fetchmany(100_000):
+                known.update(bytes(r[0]) for r in rows)
+        return known
 
     def read_header(self, header: list[str], file_name: str) -> FileMeta:
         m = self.pattern.fullmatch(file_name)
@@ -138,16 +165,17 @@ class JuminSource(Source):
         return f"landing_jumin_{meta.variant}"
 
     def gate_parameters(self, conn: psycopg.Connection, load_id: int, meta: FileMeta) -> dict[str, Any]:
-        # A full snapshot lists every resident: far fewer rows than the ledger's
-        # residents means a partial extract that happened to have a valid trailer.
+        policy = config.load("platform")["registry"]
+        residents = conn.execute("select count(*) from core.person_current where status = 1").fetchone()[0]
         if meta.variant != "full":
             # A "diff" holding a large share of the city is a snapshot sent under the wrong name.
-            policy = config.load("platform")["registry"]
-            residents = conn.execute("select count(*) from core.person_current where status = 1").fetchone()[0]
             return {"max_rows": max(int(residents * policy["max_diff_share"]), policy["max_diff_floor_rows"])}
-        residents = conn.execute("select count(*) from core.person_current where status = 1").fetchone()[0]
-        coverage = config.load("platform")["registry"]["missing_check_min_coverage"]
-        return {"min_rows": int(residents * coverage)}
+        # A full snapshot lists every resident: far fewer rows than the ledger's
+        # residents means a partial extract that happened to have a valid trailer.
+        parsed = conn.execute("select exists (select 1 from landing.jumin where load_id = %s and not unchanged "
+                              "and reject_reason is null)", (load_id,)).fetchone()[0]
+        return {"min_rows": int(residents * policy["missing_check_min_coverage"]),
+                "min_household_share": policy["min_household_unique_share"] if parsed else 0}
 
     def check_order(self, conn: psycopg.Connection, meta: FileMeta, file_name: str) -> None:
         """Registry files apply in date order: a file older than one already
@@ -208,7 +236,7 @@ class JuminSource(Source):
 # next_date orders a diff's events per person; a snapshot has none (no sort).
 _STAGE_JUMIN = """
 create temp table stg_jumin on commit drop as
-select a.*, {hash} as attrs_hash, {next_date} as next_date
+select a.*, case when not a.unchanged then {hash} end as attrs_hash, {next_date} as next_date
   from landing.jumin_accepted a
  where a.load_id = %(load)s
 """
@@ -242,8 +270,9 @@ def _promote_snapshot(conn: psycopg.Connection, load_id: int, extract: dt.date) 
     new = conn.execute(
         """
         insert into core.person (addressee_id, person_key, my_number_hmac, my_number_enc, first_load_id,
-                                 last_load_id)
-        select s.addressee_id, s.person_key, s.my_number_hmac, s.my_number_enc, %(load)s, %(load)s
+                                 last_load_id, snapshot_fingerprint)
+        select s.addressee_id, s.person_key, s.my_number_hmac, s.my_number_enc, %(load)s, %(load)s,
+               s.line_fingerprint
           from stg_jumin s join stg_new n using (addressee_id)
         """, p).rowcount
     if new < conn.execute("select count(*) from stg_jumin").fetchone()[0]:
@@ -252,11 +281,13 @@ def _promote_snapshot(conn: psycopg.Connection, load_id: int, extract: dt.date) 
             update core.person p
                set my_number_hmac = coalesce(s.my_number_hmac, p.my_number_hmac),
                    my_number_enc = coalesce(s.my_number_enc, p.my_number_enc),
+                   snapshot_fingerprint = s.line_fingerprint,
                    missing_since = null, last_load_id = %(load)s, updated_at = now()
               from stg_jumin s
              where p.addressee_id = s.addressee_id and p.first_load_id <> %(load)s
                and ((s.my_number_hmac is not null and p.my_number_hmac is distinct from s.my_number_hmac)
-                    or p.missing_since is not null)
+                    or p.missing_since is not null
+                    or p.snapshot_fingerprint is distinct from s.line_fingerprint)
             """, p)
     changed = conn.execute(
         """
@@ -288,7 +319,12 @@ def _promote_snapshot(conn: psycopg.Connection, load_id: int, extract: dt.date) 
                               and e.event_code = '02' and e.event_date = s.resident_since)
         """, p)
     missing = 0
-    listed = conn.execute("select count(*) from stg_jumin where status = 1").fetchone()[0]
+    # an unchanged line lists the person in the state its current version holds
+    listed = conn.execute(
+        """select count(*) from stg_jumin s
+             left join core.person_version v on s.unchanged and v.addressee_id = s.addressee_id
+                                            and v.valid_to is null
+            where coalesce(s.status, v.status) = 1""").fetchone()[0]
     residents = conn.execute("select count(*) from core.person_version where valid_to is null "
                              "and status = 1").fetchone()[0]
     coverage = config.load("platform")["registry"]["missing_check_min_coverage"]
@@ -340,6 +376,7 @@ def _promote_diff(conn: psycopg.Connection, load_id: int) -> dict[str, int]:
         update core.person p
            set my_number_hmac = coalesce(s.my_number_hmac, p.my_number_hmac),
                my_number_enc = coalesce(s.my_number_enc, p.my_number_enc),
+               snapshot_fingerprint = null,
                missing_since = null, last_load_id = %(load)s, updated_at = now()
           from (select distinct on (addressee_id) * from stg_jumin
                  order by addressee_id, event_date desc, line_no desc) s
