@@ -8,7 +8,8 @@ and the same month linked by Splink 5 (DuckDB) on the same normalized fields.
 
 Registry part: a 1.56M-resident synthetic city, then
   1. initial load of the full snapshot into an empty ledger,
-  2. reconcile: the next month's full snapshot (~1 % of persons changed),
+  2. reconcile: the next month's full snapshot (~1 % of persons changed; its
+     unchanged lines are recognised by their fingerprints and land narrow),
 each beside a bare `COPY` of the same file into an unindexed text table (the
 physical floor on this machine). Every measured step runs in its own process so
 its peak RSS is its own (os.wait4).
