@@ -146,9 +146,12 @@ def test_a_missing_person_listed_again_unchanged_is_no_longer_missing(db_url, tm
 def test_new_row_rules_parse_every_line_again(db_url, tmp_path, monkeypatch):
     ps = people(30)
     load(db_url, jumin_file(tmp_path, "20261001", "full", [p.jumin_row() for p in ps]))
+    stamps = q(db_url, "select addressee_id, updated_at, last_load_id from core.person order by 1")
     monkeypatch.setattr(JuminSource, "row_rules_version", "next")
     _, unchanged = load(db_url, jumin_file(tmp_path, "20261101", "full", [p.jumin_row() for p in ps]))
     assert unchanged == 0
+    # a new fingerprint alone is no change of the person (the marts do not rebuild them)
+    assert q(db_url, "select addressee_id, updated_at, last_load_id from core.person order by 1") == stamps
     # and with the new rules' fingerprints stored, the next snapshot skips them again
     _, unchanged = load(db_url, jumin_file(tmp_path, "20261201", "full", [p.jumin_row() for p in ps]))
     assert unchanged == 30
@@ -160,3 +163,38 @@ def test_the_same_line_in_another_encoding_is_parsed(db_url, tmp_path):
     _, unchanged = load(db_url, jumin_file(tmp_path, "20261101", "full", [p.jumin_row() for p in ps],
                                            encoding="utf-8", bom=True))
     assert unchanged == 0
+
+
+def test_a_parsed_line_with_the_number_of_an_unchanged_person_rejects_the_file(new_database, tmp_path):
+    """Parsing every line, the gate's uniqueness of the number rejects this file;
+    with the holder's line unchanged (landed without its number) it must still."""
+    fast, full = new_database(), new_database()
+    ps = people(30)
+    october = jumin_file(tmp_path, "20261001", "full", [p.jumin_row() for p in ps])
+    newcomer = people(1, start=100)[0].but(my_number=ps[3].my_number)
+    november = jumin_file(tmp_path, "20261101", "full", [p.jumin_row() for p in ps] + [newcomer.jumin_row()])
+    for url in (fast, full):
+        load(url, october)
+    with psycopg.connect(full) as conn:
+        conn.execute("update core.person set snapshot_fingerprint = null")
+    outcomes = [ingest_file(november, url=url) for url in (fast, full)]
+    assert [r.status for r in outcomes] == ["rejected", "rejected"]
+    assert "individual number given to more than one addressee in this file" in outcomes[0].reason
+    assert "expect_column_values_to_be_unique on my_number_hmac" in outcomes[1].reason
+    assert q(fast, "select count(*) from core.person") == [(30,)]
+
+
+def test_an_unchanged_line_of_a_person_gone_from_the_ledger_rejects_the_file(db_url, tmp_path, monkeypatch):
+    """A purge between reading the fingerprints and promoting must not make a
+    narrow row a new person."""
+    ps = people(30)
+    load(db_url, jumin_file(tmp_path, "20261001", "full", [p.jumin_row() for p in ps]))
+    read_before = {bytes(f) for (f,) in q(db_url, "select snapshot_fingerprint from core.person")}
+    with psycopg.connect(db_url) as conn:
+        for table in ("core.person_event", "core.person_version", "core.person"):
+            conn.execute(f"delete from {table} where addressee_id = %s", (ps[5].addressee_id,))
+    monkeypatch.setattr(JuminSource, "known_fingerprints", lambda self, conn, meta: read_before)
+    result = ingest_file(jumin_file(tmp_path, "20261101", "full", [p.jumin_row() for p in ps]), url=db_url)
+    assert result.status == "rejected"
+    assert "landed as unchanged for persons no longer in the ledger" in result.reason
+    assert q(db_url, "select count(*) from core.person") == [(29,)]
