@@ -15,6 +15,7 @@ import base64
 import functools
 import hmac
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -63,11 +64,13 @@ class Protector:
     def hmac(self, value: str, purpose: str) -> bytes:
         """Keyed hash of `value`; `purpose` (e.g. "my_number") separates the
         hashes of different identifiers made with the same key."""
-        return self.hmac_bytes(value.encode(), purpose)
+        return hmac.digest(self.hmac_key, f"{purpose}\x1f{value}".encode(), "sha256")
 
-    def hmac_bytes(self, data: bytes, purpose: str) -> bytes:
-        """Keyed hash of raw bytes (a file line as received), same construction."""
-        return hmac.digest(self.hmac_key, purpose.encode() + b"\x1f" + data, "sha256")
+    def hasher(self, purpose: str) -> Callable[[bytes], bytes]:
+        """Keyed hash of raw bytes (a file line as received), the construction
+        of `hmac`, with the purpose prefix encoded once (it runs per line)."""
+        key, prefix = self.hmac_key, purpose.encode() + b"\x1f"
+        return lambda data: hmac.digest(key, prefix + data, "sha256")
 
     def encrypt(self, value: str, owner: str) -> bytes:
         """AES-GCM with the owner's key (addressee id) as associated data, so a

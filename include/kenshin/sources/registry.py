@@ -105,7 +105,7 @@ class JuminSource(Source):
         rules = json.dumps([self.row_rules_version, _rules_code_digest(), sorted(self._wards), city_code(),
                             sorted(nz.variant_map().items())], ensure_ascii=False)
         purpose = f"registry_line\x1f{hashlib.sha256(rules.encode()).hexdigest()}\x1f{encoding}"
-        return functools.partial(self._protector.hmac_bytes, purpose=purpose)
+        return self._protector.hasher(purpose)
 
     def known_fingerprints(self, conn: psycopg.Connection, meta: FileMeta) -> set[bytes]:
         known: set[bytes] = set()
@@ -280,6 +280,10 @@ _VERSION_COLUMNS = """household_id, name_kanji, name_kana, name_kanji_key, name_
 
 _HASH = f"md5(row({_VERSION_COLUMNS})::text)"
 
+# What a snapshot line changes on core.person itself (p: the stored row, s: the line)
+_PERSON_CHANGES = ("((s.my_number_hmac is not null and p.my_number_hmac is distinct from s.my_number_hmac) "
+                   "or p.missing_since is not null)")
+
 
 def _promote_snapshot(conn: psycopg.Connection, load_id: int, extract: dt.date) -> dict[str, int]:
     """A full snapshot: new persons, changed persons get a new version, residents
@@ -315,7 +319,7 @@ def _promote_snapshot(conn: psycopg.Connection, load_id: int, extract: dt.date) 
         """, p).rowcount
     if new < conn.execute("select count(*) from stg_jumin").fetchone()[0]:
         conn.execute(
-            """
+            f"""
             update core.person p
                set my_number_hmac = coalesce(s.my_number_hmac, p.my_number_hmac),
                    my_number_enc = coalesce(s.my_number_enc, p.my_number_enc),
@@ -323,14 +327,11 @@ def _promote_snapshot(conn: psycopg.Connection, load_id: int, extract: dt.date) 
                    missing_since = null,
                    -- a new fingerprint alone (new row rules) is no change of the
                    -- person: incremental marts must not rebuild them for it
-                   last_load_id = case when s.changes then %(load)s else p.last_load_id end,
-                   updated_at = case when s.changes then now() else p.updated_at end
-              from (select *, (my_number_hmac is not null and my_number_hmac is distinct from held)
-                              or missing as changes
-                      from (select s.*, p.my_number_hmac as held, p.missing_since is not null as missing
-                              from stg_jumin s join core.person p using (addressee_id)) j) s
+                   last_load_id = case when {_PERSON_CHANGES} then %(load)s else p.last_load_id end,
+                   updated_at = case when {_PERSON_CHANGES} then now() else p.updated_at end
+              from stg_jumin s
              where p.addressee_id = s.addressee_id and p.first_load_id <> %(load)s
-               and (s.changes or p.snapshot_fingerprint is distinct from s.line_fingerprint)
+               and ({_PERSON_CHANGES} or p.snapshot_fingerprint is distinct from s.line_fingerprint)
             """, p)
     changed = conn.execute(
         """
