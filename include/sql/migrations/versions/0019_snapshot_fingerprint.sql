@@ -14,7 +14,7 @@ COMMENT ON COLUMN core.person.snapshot_fingerprint IS
 
 ALTER TABLE landing.jumin
     ADD COLUMN line_fingerprint bytea,
-    ADD COLUMN unchanged boolean NOT NULL DEFAULT false;
+    ADD COLUMN unchanged boolean NOT NULL DEFAULT FALSE;
 COMMENT ON COLUMN landing.jumin.line_fingerprint IS
 'Fingerprint of a full-snapshot line (see core.person.snapshot_fingerprint); null for diff lines.';
 COMMENT ON COLUMN landing.jumin.unchanged IS
