@@ -58,7 +58,7 @@ setup: $(VENV)/.installed
 	$(VENV)/bin/kenshin marts parse >/dev/null
 
 demo: setup
-	$(PY) -m kenshin_demo
+	$(PY) tools/demo.py
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q tests
@@ -70,7 +70,7 @@ up: setup
 	@URL=$$($(VENV)/bin/kenshin db up | tail -1); \
 	export AIRFLOW_CONN_KENSHIN=$$(echo $$URL | sed 's#postgresql://postgres@#postgres://postgres:x@#'); \
 	export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=$$(echo $$URL | sed 's#postgresql://#postgresql+psycopg://#; s#/[^/]*$$#/airflow#'); \
-	$(PY) -c "from kenshin import db; db.ensure_database('$$URL'.rsplit('/',1)[0] + '/airflow')"; \
+	$(PY) -c "from kenshin.platform import db; db.ensure_database('$$URL'.rsplit('/',1)[0] + '/airflow')"; \
 	export PATH="$(CURDIR)/$(VENV)/bin:$$PATH"; \
 	exec airflow standalone
 

@@ -31,7 +31,7 @@ def annual_report():
     @task(inlets=[STATS])
     def write_report(data_interval_end=None) -> list[str]:
         """The tables of the fiscal year that ended before this run."""
-        from kenshin.reports import report_fiscal_year, write_annual_report
+        from kenshin.reporting.annual_report import report_fiscal_year, write_annual_report
         from kenshin_airflow import warehouse_url
 
         year = report_fiscal_year(data_interval_end.in_timezone(TIMEZONE).date())

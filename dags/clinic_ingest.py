@@ -7,7 +7,7 @@ that ended (and late files of earlier months): screening results
 (`seiken_{clinic_code}_YYYYMM.csv`). One mapped task per file; each goes through
 the shared ingestion mechanism (manifest, envelope, row rules, GX gate), then the
 matcher links every record to a resident by name, birth date, sex and address as
-of the exam date (`kenshin.matching`), and promotion writes screenings and
+of the exam date (`kenshin.matching.matcher`), and promotion writes screenings and
 detailed exams in the same transaction.
 
 Per file: records linked, sent to the review queue (`kenshin review list`), or
@@ -21,7 +21,7 @@ Replay by hand: `kenshin ingest --report out.jsonl FILE...` runs the same code.
 
 from __future__ import annotations
 
-from kenshin import config
+from kenshin.platform import config
 from kenshin_airflow import SCREENINGS
 from kenshin_airflow.ingest_dag import IngestDagSpec, build_ingest_dag
 
@@ -34,6 +34,6 @@ clinic_ingest = build_ingest_dag(IngestDagSpec(
     doc_md=__doc__,
     tags=("clinic", "ingest", "matching"),
     publish_despite_rejections=True,
-    # different clinics' files commute until promotion (kenshin.sources.clinic)
+    # different clinics' files commute until promotion (kenshin.ingest.sources.clinic)
     parallel_files=int(config.load("platform")["loading"]["clinic_parallel_files"]),
 ))

@@ -28,7 +28,7 @@ from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, 
 from cosmos.constants import InvocationMode, LoadMode, TestBehavior
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 
-from kenshin.marts import DBT_PROJECT, MANIFEST
+from kenshin.reporting.marts import DBT_PROJECT, MANIFEST
 from kenshin_airflow import (
     CONN_ID,
     DEFAULT_ARGS,
@@ -66,7 +66,7 @@ def marts_build():
     @task(outlets=[STATS], retries=GATE_RETRIES)
     def publish_stats() -> list[str]:
         """Move the tested statistics into `stats` in one transaction."""
-        from kenshin.marts import publish_stats as publish
+        from kenshin.reporting.marts import publish_stats as publish
         from kenshin_airflow import warehouse_url
 
         return publish(warehouse_url())
@@ -74,7 +74,7 @@ def marts_build():
     @task
     def render_charts() -> list[str]:
         """Statistics pictures of the latest published fiscal year (PNG + HTML)."""
-        from kenshin import charts
+        from kenshin.reporting import charts
         from kenshin_airflow import warehouse_url
 
         result = charts.render(None, warehouse_url())

@@ -33,7 +33,7 @@ def provision_copies():
     @task
     def export(data_interval_end=None) -> dict:
         """The month that ended before this run."""
-        from kenshin import provision
+        from kenshin.exchange import provision_copies as provision
         from kenshin_airflow import warehouse_url
 
         return provision.run_month_before(data_interval_end.in_timezone(TIMEZONE).date(), warehouse_url())

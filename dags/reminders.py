@@ -42,7 +42,7 @@ def reminders():
         """One kind's letters for the run's day (yearly kinds only on their send day)."""
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from kenshin import notices
+        from kenshin.letters import notices
         from kenshin_airflow import warehouse_url
 
         day = logical_date.in_timezone(TIMEZONE).date()

@@ -32,7 +32,7 @@ import pendulum
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import CronDataIntervalTimetable, dag, task
 
-from kenshin import config
+from kenshin.platform import config
 from kenshin_airflow import (
     DEFAULT_ARGS,
     EXTERNAL_SCREENINGS,
@@ -58,7 +58,7 @@ def retention_purge():
     @task
     def plan(data_interval_end=None, dag_run=None) -> dict:
         """Record the plan as of the interval's end (or continue that day's unfinished run)."""
-        from kenshin import retention
+        from kenshin.governance import retention
         from kenshin_airflow import warehouse_url
         from kenshin_airflow.approval import requester
 
@@ -82,7 +82,7 @@ def retention_purge():
     @task(trigger_rule="none_failed_min_one_success")
     def execute(plan: dict) -> dict:
         """Delete in bounded transactions; a retry continues where a killed one stopped."""
-        from kenshin import retention
+        from kenshin.governance import retention
         from kenshin_airflow import warehouse_url
 
         run = retention.execute(warehouse_url(), plan["run_id"])
@@ -91,7 +91,7 @@ def retention_purge():
     @task(retries=GATE_RETRIES, outlets=[SCREENINGS, EXTERNAL_SCREENINGS, PERSON_LEDGER])
     def verify(plan: dict, executed: dict) -> dict:
         """The gate: nothing past retention anywhere; fails (no retry) otherwise."""
-        from kenshin import retention
+        from kenshin.governance import retention
         from kenshin_airflow import warehouse_url
 
         run = retention.verify(warehouse_url(), plan["run_id"])
@@ -100,7 +100,7 @@ def retention_purge():
     @task
     def record(plan: dict, verified: dict) -> dict:
         """The purge log's entry for this run, as counts (no personal data)."""
-        from kenshin import retention
+        from kenshin.governance import retention
         from kenshin_airflow import warehouse_url
 
         return retention.record(warehouse_url(), plan["run_id"])

@@ -11,7 +11,7 @@ Every day at 05:00 Asia/Tokyo:
    reason; publishes the `core.external_screenings` Asset;
 2. `send_requests`: due retries back to the queue, unanswered requests expired
    (and asked once more), move-ins whose lag window passed queued, request files
-   `shokai_req_*` written to `outbox/linkage/` (`kenshin.linkage.request`);
+   `shokai_req_*` written to `outbox/linkage/` (`kenshin.exchange.queries.request`);
 3. `delete_old_responses`: received response rows and files deleted after the
    configured days, with a log of counts (`ops.linkage_deletion`).
 
@@ -32,5 +32,5 @@ transferee_linkage = build_ingest_dag(IngestDagSpec(
     doc_md=__doc__,
     tags=("linkage", "ingest"),
     publish_despite_rejections=True,
-    then=(("send_requests", "kenshin.linkage:request"), ("delete_old_responses", "kenshin.linkage:purge")),
+    then=(("send_requests", "kenshin.exchange.queries:request"), ("delete_old_responses", "kenshin.exchange.queries:purge")),
 ))

@@ -6,8 +6,8 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from kenshin.layout import write_records
-from kenshin.normalize import my_number_check_digit, to_era
+from kenshin.ingest.normalize import my_number_check_digit, to_era
+from kenshin.platform.envelope import write_records
 
 
 def my_number(seed: int) -> str:
@@ -128,7 +128,7 @@ def operations_month(url: str, folder: Path) -> dict[str, str]:
     the operations page shows; returns {file name: status}. The caller switches
     off the clinic repeated-line row rule (KenshinSource.stage_rejects) so that
     the third clinic file's repeated line numbers reach the GX gate and fail it."""
-    from kenshin.loading import ingest_file
+    from kenshin.ingest.loading import ingest_file
 
     ps = people(60)
     adults = [p for p in ps if 1945 <= p.birth.year <= 1980]

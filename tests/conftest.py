@@ -36,13 +36,13 @@ def pytest_configure(config):
     })
     sys.path.insert(0, str(ROOT / "plugins"))
     # Airflow reads its metadata connection when first imported: decide it now.
-    from kenshin import db
+    from kenshin.platform import db
 
     url = db.database_url()
     os.environ["KENSHIN_TEST_SERVER_URL"] = url
     os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = db.sqlalchemy_url(db.with_database(url, "airflow_test"))
     # marts_build is rendered from the dbt manifest (no dbt ls at parse time)
-    from kenshin import marts
+    from kenshin.reporting import marts
 
     marts.ensure_manifest(url)
 
@@ -55,7 +55,7 @@ def server_url() -> str:
 @pytest.fixture(scope="session")
 def template_db(server_url) -> str:
     """A database migrated once per session; tests clone it (CREATE ... TEMPLATE)."""
-    from kenshin import db
+    from kenshin.platform import db
 
     name = f"kenshin_tmpl_{os.getpid()}"
     admin = db.with_database(server_url, "postgres")
@@ -72,7 +72,7 @@ def template_db(server_url) -> str:
 def new_database(server_url, template_db):
     """Factory of fresh, migrated databases for one test (cloned from the
     template), all dropped afterwards."""
-    from kenshin import db
+    from kenshin.platform import db
 
     admin = db.with_database(server_url, "postgres")
     made: list[str] = []
@@ -99,7 +99,7 @@ def db_url(new_database) -> str:
 @pytest.fixture(scope="session")
 def airflow_db(server_url) -> str:
     """Airflow's metadata database on the same server, migrated once per session."""
-    from kenshin import db
+    from kenshin.platform import db
 
     db.ensure_database(db.with_database(server_url, "airflow_test"))
     conn = os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]

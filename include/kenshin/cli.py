@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from kenshin import db
+from kenshin.platform import db
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -64,7 +64,7 @@ def db_migrate(revision: str) -> None:
 @click.option("--days", type=int, default=0, show_default=True)
 def synth(residents: int, seed: int, out: Path, start: dt.datetime, days: int) -> None:
     """Write a reproducible synthetic city in the LAYOUTS.md formats (synthetic people only)."""
-    from kenshin.synth import generate
+    from kenshin.lab.synth import generate
 
     summary = generate(residents, seed, out, start.date(), days)
     click.echo(json.dumps(summary, ensure_ascii=False, default=str))
@@ -78,9 +78,9 @@ def ingest(report: Path | None, files: tuple[Path, ...]) -> None:
 
     Exits 1 if any file was rejected.
     """
-    from kenshin import progress
-    from kenshin.inbox import load_order
-    from kenshin.loading import ingest_file, record_outcomes
+    from kenshin.ingest.inbox import load_order
+    from kenshin.ingest.loading import ingest_file, record_outcomes
+    from kenshin.platform import progress
 
     url = db.database_url()
     rejected = False
@@ -110,7 +110,7 @@ def review_group() -> None:
 @click.option("--limit", type=int, default=100, show_default=True)
 def review_list(limit: int) -> None:
     """Open items, one JSON object per line."""
-    from kenshin import review
+    from kenshin.matching import review_queue as review
 
     for item in review.list_open(limit=limit):
         click.echo(json.dumps(item, ensure_ascii=False, default=str))
@@ -122,7 +122,7 @@ def review_list(limit: int) -> None:
 def review_show(review_id: int, by: str | None) -> None:
     """One item: the record as sent and each candidate as of the exam date (read as
     staff: the access log records the item and every candidate shown)."""
-    from kenshin import review
+    from kenshin.matching import review_queue as review
 
     try:
         click.echo(json.dumps(review.show(review_id, by=by), ensure_ascii=False, default=str, indent=2))
@@ -138,7 +138,7 @@ def review_show(review_id: int, by: str | None) -> None:
 @click.option("--by", "by", required=True, metavar="STAFF_ID", help="Who decides (recorded).")
 def review_decide(review_id: int, link: str | None, reject: bool, reason: str | None, by: str) -> None:
     """Decide an item: --link ADDRESSEE_ID, or --reject --reason TEXT; always --by STAFF_ID."""
-    from kenshin import review
+    from kenshin.matching import review_queue as review
 
     if reject == (link is not None):
         raise click.UsageError("give exactly one of --link ADDRESSEE_ID or --reject")
@@ -159,7 +159,7 @@ def marts_group() -> None:
 @marts_group.command("parse")
 def marts_parse() -> None:
     """Write the dbt manifest the marts_build DAG is rendered from."""
-    from kenshin import marts
+    from kenshin.reporting import marts
 
     marts.parse()
     click.echo(str(marts.MANIFEST))
@@ -168,7 +168,7 @@ def marts_parse() -> None:
 @marts_group.command("docs")
 def marts_docs() -> None:
     """Generate the dbt documentation site; prints where it is."""
-    from kenshin import marts
+    from kenshin.reporting import marts
 
     click.echo(str(marts.docs()))
 
@@ -178,7 +178,7 @@ def marts_docs() -> None:
               help="Rebuild the incremental models whole (after a change of their logic).")
 def marts_build(full_refresh: bool) -> None:
     """dbt build (seeds, models, tests), then publish the statistics if all passed."""
-    from kenshin import marts
+    from kenshin.reporting import marts
 
     if not marts.build(full_refresh=full_refresh):
         raise click.ClickException("dbt build failed: statistics not published (see .local/dbt/logs/dbt.log)")
@@ -193,7 +193,8 @@ def eligible(as_of: dt.datetime, addressee_id: str | None) -> None:
     programmes (exam types) they are a target of and why not for the others."""
     import psycopg
 
-    from kenshin import eligibility, programmes
+    from kenshin.programmes import eligibility
+    from kenshin.programmes import rules as programmes
 
     day = as_of.date()
     rules = programmes.exam_types()
@@ -224,7 +225,7 @@ def notices_group() -> None:
 @click.option("--encoding", type=click.Choice(["cp932", "utf-8"]), help="The vendor CSV's (default: config).")
 def notices_run(kind: str, as_of: dt.datetime, dry_run: bool, encoding: str | None) -> None:
     """Select, record and write one kind's letters (CSV, PDF, manual list); one JSON line."""
-    from kenshin import notices
+    from kenshin.letters import notices
 
     click.echo(json.dumps(notices.run(kind, as_of.date(), dry_run=dry_run, encoding=encoding),
                           ensure_ascii=False))
@@ -239,7 +240,7 @@ def linkage_group() -> None:
 @click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), required=True, help="The day of the run.")
 def linkage_request(as_of: dt.datetime) -> None:
     """Queue the move-ins whose lag window has passed and write the request files; one JSON line."""
-    from kenshin import linkage
+    from kenshin.exchange import queries as linkage
 
     click.echo(json.dumps(linkage.request(as_of.date()), ensure_ascii=False))
 
@@ -253,7 +254,7 @@ def exchange_group() -> None:
 @click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), required=True, help="The simulated day.")
 def exchange_simulate(as_of: dt.datetime) -> None:
     """Answer the request files in the outbox; write the responses due by that day to the inbox."""
-    from kenshin import exchange
+    from kenshin.lab import network_simulator as exchange
 
     click.echo(json.dumps(exchange.simulate(as_of.date()), ensure_ascii=False))
 
@@ -268,7 +269,7 @@ def provision_group() -> None:
               help="A day of the period (month) exported.")
 def provision_export(as_of: dt.datetime) -> None:
     """Write the period's fukuhon file (records added or changed since the last export); one JSON line."""
-    from kenshin import provision
+    from kenshin.exchange import provision_copies as provision
 
     click.echo(json.dumps(provision.run(as_of.date()), ensure_ascii=False))
 
@@ -294,7 +295,7 @@ def _echo_purge(result: dict) -> None:
 def purge_plan(as_of: dt.datetime, dry_run: bool, by: str | None) -> None:
     """Count what is past retention per table and category (no personal data) and
     record the plan for approval; one JSON object."""
-    from kenshin import retention
+    from kenshin.governance import retention
 
     if dry_run:
         _echo_purge(retention.run(None, as_of.date(), by or db.user_default(), dry_run=True))
@@ -308,7 +309,7 @@ def purge_plan(as_of: dt.datetime, dry_run: bool, by: str | None) -> None:
 @_BY
 def purge_approve(run_id: int, reject: bool, by: str | None) -> None:
     """Approve (or refuse) a recorded plan: by someone other than its requester."""
-    from kenshin import retention
+    from kenshin.governance import retention
 
     try:
         _echo_purge(retention.approve(None, run_id, by or db.user_default(), reject=reject))
@@ -323,7 +324,7 @@ def purge_approve(run_id: int, reject: bool, by: str | None) -> None:
 def purge_run(as_of: dt.datetime, dry_run: bool, by: str | None) -> None:
     """Plan (or continue the unfinished run of the same day), then delete and
     verify; a plan over the approval threshold stops for approval (exit 3)."""
-    from kenshin import retention
+    from kenshin.governance import retention
 
     try:
         result = retention.run(None, as_of.date(), by or db.user_default(), dry_run=dry_run)
@@ -351,7 +352,7 @@ def correct_group() -> None:
 def correct_request(table: str, record_id: int, changes: tuple[str, ...], delete: bool, reason: str,
                     by: str | None) -> None:
     """File a correction or deletion; it waits for another staff member's approval. One JSON object."""
-    from kenshin import corrections
+    from kenshin.governance import corrections
 
     pairs = dict(c.split("=", 1) for c in changes if "=" in c)
     if len(pairs) != len(changes):
@@ -369,7 +370,7 @@ def correct_request(table: str, record_id: int, changes: tuple[str, ...], delete
 @_BY
 def correct_approve(request_id: int, reject: bool, by: str | None) -> None:
     """Apply (or refuse) a request: by someone other than its requester."""
-    from kenshin import corrections
+    from kenshin.governance import corrections
 
     try:
         _echo_purge(corrections.decide(request_id, by=by or db.user_default(), reject=reject))
@@ -391,7 +392,8 @@ def keys_rotate(new_key_env: str, new_key_id: int | None) -> None:
     transaction; then set KENSHIN_MY_NUMBER_KEY and KENSHIN_MY_NUMBER_KEY_ID to it."""
     import os
 
-    from kenshin import crypto, keys
+    from kenshin.governance import key_rotation as keys
+    from kenshin.platform import crypto
 
     if not os.environ.get(new_key_env):
         raise click.ClickException(f"{new_key_env} is not set: put the new key (base64 of 32 bytes) there")
@@ -416,7 +418,7 @@ def audit_group() -> None:
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Day after the period (default: tomorrow).")
 def audit_report(since: dt.datetime, until: dt.datetime | None) -> None:
     """Accesses per staff member, with unusual patterns flagged; one JSON line each (as kenshin_auditor)."""
-    from kenshin import access_review
+    from kenshin.governance import access_review
 
     entries = access_review.report(since.date(), until.date() if until else None)
     for entry in entries:
@@ -434,7 +436,7 @@ def report_group() -> None:
 @click.option("--fiscal-year", "fiscal_year", type=int, required=True, help="年度, e.g. 2025.")
 def report_annual(fiscal_year: int) -> None:
     """地域保健・健康増進事業報告 (がん検診): CSV and XLSX under reports/."""
-    from kenshin.reports import write_annual_report
+    from kenshin.reporting.annual_report import write_annual_report
 
     for path in write_annual_report(fiscal_year):
         click.echo(str(path))
@@ -444,7 +446,7 @@ def report_annual(fiscal_year: int) -> None:
 @click.option("--fiscal-year", "fiscal_year", type=int, help="年度, e.g. 2025 (default: the latest published).")
 def report_charts(fiscal_year: int | None) -> None:
     """Statistics pictures (PNG + one self-contained HTML page) under reports/charts/."""
-    from kenshin import charts
+    from kenshin.reporting import charts
 
     result = charts.render(fiscal_year)
     if result is None:
@@ -459,7 +461,7 @@ def report_charts(fiscal_year: int | None) -> None:
 @click.option("--work", type=click.Path(path_type=Path), default=None, help="Scratch folder.")
 def bench(part: str, residents: int, work: Path | None) -> None:
     """City-scale benchmarks (make bench); prints a table and JSON."""
-    from kenshin import bench as bench_module
+    from kenshin.lab import bench as bench_module
 
     bench_module.run(part, residents, work or db.work_dir() / "bench")
 

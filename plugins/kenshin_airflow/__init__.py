@@ -36,16 +36,16 @@ def safe_error_text(exc: BaseException | None) -> str:
 
 
 class AlertedFailure(AirflowFailException):
-    """A final failure whose text is already a composed alert (kenshin.alerts:
+    """A final failure whose text is already a composed alert (kenshin.platform.alerts:
     file, expectations or line and field, what to do next; no personal data).
     `notify_failure` passes it whole instead of cutting it to a first line."""
 
 
 def notify_failure(context) -> None:
     """Failure callback: ONE clear message naming the DAG, task, run, the error and
-    what to do next, through kenshin.alerts (the log; a chat webhook and e-mail
+    what to do next, through kenshin.platform.alerts (the log; a chat webhook and e-mail
     when configured in include/config/alerts.yaml or the environment)."""
-    from kenshin import alerts
+    from kenshin.platform import alerts
 
     ti = context.get("task_instance")
     dag_id, task_id = getattr(ti, "dag_id", "?"), getattr(ti, "task_id", "?")
@@ -92,7 +92,7 @@ def warehouse_url() -> str:
 
 def url_of_connection(conn) -> str:
     """A libpq URL of an Airflow connection (kenshin's default for None)."""
-    from kenshin import db
+    from kenshin.platform import db
 
     if conn is None:
         return db.database_url()

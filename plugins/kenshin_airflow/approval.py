@@ -35,14 +35,14 @@ def plan_markdown(plan: dict) -> str:
 
 class FourEyesApprovalOperator(ApprovalOperator):
     """ApprovalOperator whose approval counts only from someone other than the
-    requester; the decision is written to the purge log (`kenshin.retention`)."""
+    requester; the decision is written to the purge log (`kenshin.governance.retention`)."""
 
     def __init__(self, *, plan_task_id: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.plan_task_id = plan_task_id
 
     def execute_complete(self, context, event: dict[str, Any]) -> Any:
-        from kenshin import retention
+        from kenshin.governance import retention
         from kenshin_airflow import warehouse_url
 
         result = super().execute_complete(context=context, event=event)

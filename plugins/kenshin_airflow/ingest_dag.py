@@ -1,7 +1,7 @@
 """Inbox ingestion DAGs built from a configuration object (one shape, several sources).
 
 `registry_sync` and `clinic_ingest` are the same wiring: find the inbox files
-due for the run's data interval, load each through `kenshin.inbox` (one mapped
+due for the run's data interval, load each through `kenshin.ingest.inbox` (one mapped
 task per file, in file order, never retried: the load runs the GX gate), then
 publish an Asset with the run's totals. Only the schedule, the sources, the
 Asset and what a rejected file means for the rest differ; they are the spec.
@@ -55,7 +55,7 @@ def build_ingest_dag(spec: IngestDagSpec):
         @task
         def find_due_files(data_interval_end=None) -> list[str]:
             """Files of this interval (and any late ones) not yet processed."""
-            from kenshin.inbox import due_files
+            from kenshin.ingest.inbox import due_files
 
             return due_files(warehouse_url(), spec.sources, data_interval_end)
 
@@ -66,8 +66,8 @@ def build_ingest_dag(spec: IngestDagSpec):
         def ingest(path: str, files: list[str], run_id=None) -> dict:
             """Gate and load one file (after any earlier due file); a rejected file
             fails the task, final."""
-            from kenshin.alerts import rejection_message
-            from kenshin.inbox import ingest_in_order
+            from kenshin.ingest.inbox import ingest_in_order
+            from kenshin.platform.alerts import rejection_message
 
             url = warehouse_url()
             result = ingest_in_order(url, list(files), path, run_id=run_id)
@@ -80,7 +80,7 @@ def build_ingest_dag(spec: IngestDagSpec):
               trigger_rule="all_done" if spec.publish_despite_rejections else "all_success")
         def publish(results) -> dict:
             """Publish the Asset with this run's counts (files that loaded)."""
-            from kenshin.loading import run_totals
+            from kenshin.ingest.loading import run_totals
 
             # Index by position: iterating the lazy XCom sequence probes one past
             # the end and logs a spurious "XCom not found" error. A failed

@@ -7,7 +7,7 @@ Airflow sign-in: the app depends on Airflow's own `get_user` (the JWT of the
 `_token` cookie the UI sets at sign-in, or an `Authorization: Bearer` token from
 `POST /auth/token`), so an unauthenticated request is refused with 401.
 
-The page is kenshin.operations' overview of ops (read as kenshin_auditor: no
+The page is kenshin.reporting.operations_page' overview of ops (read as kenshin_auditor: no
 personal data) plus links to the DAG runs, resolved in Airflow's metadata.
 """
 
@@ -83,7 +83,7 @@ def create_app() -> FastAPI:
     @app.get("/", response_class=HTMLResponse)
     def operations_page(month: str | None = Query(None, pattern=r"^\d{4}-\d{2}$")) -> HTMLResponse:
         """This month's processing (or ?month=YYYY-MM)."""
-        from kenshin import operations
+        from kenshin.reporting import operations_page as operations
 
         try:
             first = operations.month_of(month)

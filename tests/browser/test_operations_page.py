@@ -66,7 +66,7 @@ def airflow_metadata(server_url):
     scheduler and DAG processor must not touch the one the DAG tests share)."""
     import psycopg
 
-    from kenshin import db
+    from kenshin.platform import db
 
     name = f"airflow_browser_{os.getpid()}"
     admin = db.with_database(server_url, "postgres")
@@ -186,7 +186,7 @@ class Chromium:
 
 def test_the_operations_page_shows_this_months_files_to_a_signed_in_user(db_url, tmp_path, monkeypatch,
                                                                         airflow_server):
-    from kenshin.sources.clinic import KenshinSource
+    from kenshin.ingest.sources.clinic import KenshinSource
 
     # The month: a registry snapshot and the same bytes again, a clinic file with
     # records in review and returned, a truncated one, one that fails the GX gate.

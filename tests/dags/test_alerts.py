@@ -44,9 +44,9 @@ def test_a_failed_gate_alerts_once_with_the_file_and_the_expectation(db_url, air
                                                                       webhook):
     from airflow.dag_processing.dagbag import DagBag
 
-    from kenshin.db import PROJECT_ROOT
-    from kenshin.loading import ingest_file
-    from kenshin.sources.clinic import KenshinSource
+    from kenshin.ingest.loading import ingest_file
+    from kenshin.ingest.sources.clinic import KenshinSource
+    from kenshin.platform.db import PROJECT_ROOT
 
     ps = people(10)
     assert ingest_file(jumin_file(inbox.parent, "20261001", "full", [p.jumin_row() for p in ps]),
@@ -74,7 +74,7 @@ def test_a_failed_gate_alerts_once_with_the_file_and_the_expectation(db_url, air
         assert p.name_kanji not in text and p.name_kana not in text and p.birth.strftime("%Y%m%d") not in text
 
     # The operations page links the file to the DAG run that loaded it (Airflow's metadata).
-    from kenshin import operations
+    from kenshin.reporting import operations_page as operations
     from kenshin_airflow.operations_view import dag_runs
 
     view = operations.overview(db_url)
@@ -122,7 +122,7 @@ def test_any_failed_task_alerts_without_database_details(webhook):
 
 
 def test_an_unreachable_webhook_is_logged_and_never_raises(monkeypatch):
-    from kenshin import alerts
+    from kenshin.platform import alerts
 
     monkeypatch.setenv("KENSHIN_ALERT_WEBHOOK_URL", "http://127.0.0.1:9/nowhere")
     with Collect("kenshin.alerts") as logged:
@@ -134,7 +134,7 @@ def test_email_goes_to_the_configured_recipients(monkeypatch):
     """A minimal SMTP server on loopback (just enough of RFC 5321 for smtplib)."""
     import socketserver
 
-    from kenshin import alerts
+    from kenshin.platform import alerts
 
     mails: list[str] = []
 
@@ -170,7 +170,7 @@ def test_email_goes_to_the_configured_recipients(monkeypatch):
 
 
 def test_without_alerts_yaml_the_message_still_reaches_the_log(monkeypatch):
-    from kenshin import alerts, config
+    from kenshin.platform import alerts, config
 
     monkeypatch.setattr(config, "load", lambda name: (_ for _ in ()).throw(FileNotFoundError(name)))
     with Collect("kenshin.alerts") as logged:

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.dag
 
 
 def test_clinic_ingest_runs_end_to_end(db_url, airflow_db, inbox, monkeypatch):
-    from kenshin.loading import ingest_file
+    from kenshin.ingest.loading import ingest_file
 
     ps = people(40)  # all 80+: colorectal (04) admits them
     assert ingest_file(jumin_file(inbox.parent, "20261001", "full", [p.jumin_row() for p in people(40)]),
@@ -26,7 +26,7 @@ def test_clinic_ingest_runs_end_to_end(db_url, airflow_db, inbox, monkeypatch):
 
     from airflow.dag_processing.dagbag import DagBag
 
-    from kenshin.db import PROJECT_ROOT
+    from kenshin.platform.db import PROJECT_ROOT
 
     dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "clinic_ingest.py")).get_dag("clinic_ingest")
     # The run of 11-10 02:00 closes the interval of October's files.

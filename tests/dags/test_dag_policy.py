@@ -20,7 +20,7 @@ GATE_GROUPS = {("marts_build", "dbt.")}
 def dagbag():
     from airflow.dag_processing.dagbag import DagBag
 
-    from kenshin.db import PROJECT_ROOT
+    from kenshin.platform.db import PROJECT_ROOT
 
     return DagBag(dag_folder=str(PROJECT_ROOT / "dags"))
 

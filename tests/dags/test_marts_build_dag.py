@@ -21,7 +21,7 @@ def test_marts_build_publishes_and_a_broken_mart_leaves_stats_unchanged(db_url, 
     import pendulum
     from airflow.dag_processing.dagbag import DagBag
 
-    from kenshin.db import PROJECT_ROOT
+    from kenshin.platform.db import PROJECT_ROOT
 
     build_cohort(db_url)
     monkeypatch.setenv("AIRFLOW_CONN_KENSHIN", db_url.replace("postgresql://postgres@", "postgres://postgres:x@"))

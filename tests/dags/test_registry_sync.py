@@ -7,7 +7,7 @@ import psycopg
 import pytest
 
 from builders import jumin_file, people
-from kenshin.layout import write_records
+from kenshin.platform.envelope import write_records
 
 pytestmark = pytest.mark.dag
 
@@ -26,7 +26,7 @@ def test_registry_sync_runs_end_to_end(db_url, airflow_db, inbox, monkeypatch):
 
     from airflow.dag_processing.dagbag import DagBag
 
-    from kenshin.db import PROJECT_ROOT
+    from kenshin.platform.db import PROJECT_ROOT
 
     dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "registry_sync.py")).get_dag("registry_sync")
     # The 06:00 run of 10-02 covers the interval ending then: files dated up to 10-01.
@@ -60,7 +60,7 @@ def test_a_rejected_file_fails_its_task_once_without_retries(db_url, airflow_db,
 
     from airflow.dag_processing.dagbag import DagBag
 
-    from kenshin.db import PROJECT_ROOT
+    from kenshin.platform.db import PROJECT_ROOT
 
     dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "registry_sync.py")).get_dag("registry_sync")
     run = dag.test(logical_date=pendulum.datetime(2026, 10, 2, 6, tz="Asia/Tokyo"))

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.dag
 def test_reminders_sends_each_kind_on_its_day(db_url, airflow_db, monkeypatch, tmp_path):
     from airflow.dag_processing.dagbag import DagBag
 
-    from kenshin.db import PROJECT_ROOT
+    from kenshin.platform.db import PROJECT_ROOT
 
     with psycopg.connect(db_url) as conn:
         fixture_load(conn)

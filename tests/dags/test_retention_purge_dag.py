@@ -14,7 +14,8 @@ import pendulum
 import psycopg
 import pytest
 
-from kenshin import config, retention
+from kenshin.governance import retention
+from kenshin.platform import config
 
 pytestmark = pytest.mark.dag
 
@@ -25,7 +26,7 @@ AS_OF = pendulum.datetime(2026, 12, 5, 2, tz="Asia/Tokyo")   # the run of Decemb
 def purge_dag(db_url, airflow_db, inbox, monkeypatch):
     from airflow.dag_processing.dagbag import DagBag
 
-    from kenshin.db import PROJECT_ROOT
+    from kenshin.platform.db import PROJECT_ROOT
 
     with psycopg.connect(db_url) as conn:
         history.write(conn, inbox.parent)

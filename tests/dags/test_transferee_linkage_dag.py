@@ -18,7 +18,7 @@ pytestmark = pytest.mark.dag
 def test_a_new_arrival_is_asked_about_answered_and_the_answer_deleted(db_url, airflow_db, inbox, monkeypatch):
     from airflow.dag_processing.dagbag import DagBag
 
-    from kenshin.db import PROJECT_ROOT
+    from kenshin.platform.db import PROJECT_ROOT
 
     with psycopg.connect(db_url) as conn:
         fixture_load(conn)
@@ -60,7 +60,7 @@ def test_a_new_arrival_is_asked_about_answered_and_the_answer_deleted(db_url, ai
 def test_provision_copies_exports_the_month_that_ended(db_url, airflow_db, inbox, monkeypatch):
     from airflow.dag_processing.dagbag import DagBag
 
-    from kenshin.db import PROJECT_ROOT
+    from kenshin.platform.db import PROJECT_ROOT
 
     with psycopg.connect(db_url) as conn:
         fixture_load(conn)
@@ -87,8 +87,8 @@ def test_a_sequence_of_days_with_the_network_simulator(db_url, airflow_db, inbox
     import pyarrow.parquet as pq
     from airflow.dag_processing.dagbag import DagBag
 
-    from kenshin import exchange
-    from kenshin.db import PROJECT_ROOT
+    from kenshin.lab import network_simulator as exchange
+    from kenshin.platform.db import PROJECT_ROOT
 
     with psycopg.connect(db_url) as conn:
         fixture_load(conn)

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from builders import jumin_file, people
-from kenshin.loading import ingest_file
+from kenshin.ingest.loading import ingest_file
 
 pytestmark = pytest.mark.integration
 
@@ -26,7 +26,7 @@ def big_snapshot(tmp_path_factory):
 
 
 def _start_load(path, url):
-    code = "import sys; from kenshin.loading import ingest_file; ingest_file(sys.argv[1], url=sys.argv[2])"
+    code = "import sys; from kenshin.ingest.loading import ingest_file; ingest_file(sys.argv[1], url=sys.argv[2])"
     return subprocess.Popen([sys.executable, "-c", code, str(path), url],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy())
 

@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from builders import fixture_load, insert_person, insert_screening
-from kenshin import db
 from kenshin.cli import main
+from kenshin.platform import db
 
 pytestmark = pytest.mark.integration
 
@@ -70,7 +70,7 @@ def test_a_real_staff_read_reaches_the_report(db_url):
     with db.connect(db_url, role="kenshin_staff", user="staff21", purpose="マンモ結果確認") as conn:
         assert len(conn.execute("select * from staff.screening").fetchall()) == 1
         conn.commit()
-    from kenshin import access_review
+    from kenshin.governance import access_review
 
     today = dt.datetime.now(ZoneInfo("Asia/Tokyo")).date()
     [entry] = access_review.report(today - dt.timedelta(days=1), today + dt.timedelta(days=1), url=db_url)

@@ -11,8 +11,8 @@ import psycopg
 import pytest
 
 from builders import build_cohort, insert_screening
-from kenshin import charts
-from kenshin.marts import build
+from kenshin.reporting import charts
+from kenshin.reporting.marts import build
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from builders import CLINIC, Person, clinic_file, jumin_file, kenshin_row, people, seiken_row
-from kenshin.loading import ingest_file, record_outcomes
+from kenshin.ingest.loading import ingest_file, record_outcomes
 
 pytestmark = pytest.mark.integration
 
@@ -113,7 +113,7 @@ def hiragana(text: str) -> str:
 
 
 def half_width(text: str) -> str:
-    from kenshin.synth.names import half_width as hw
+    from kenshin.lab.synth.names import half_width as hw
 
     return hw(text)
 
@@ -324,7 +324,7 @@ def test_the_gate_stops_a_file_whose_rows_slipped_past_the_row_rules(city, tmp_p
     """The GX suite (expectations/landing_kenshin.json) is a real gate: with the
     repeated-line rule switched off, the file's repeated line numbers reach it,
     and the whole file is rejected with nothing promoted."""
-    from kenshin.sources.clinic import KenshinSource
+    from kenshin.ingest.sources.clinic import KenshinSource
 
     monkeypatch.setattr(KenshinSource, "stage_rejects", lambda self, conn, load_id: None)
     rows = [kenshin_row(ADULTS[0], EXAM, line_no=1), kenshin_row(ADULTS[1], EXAM, line_no=1)]

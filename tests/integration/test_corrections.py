@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from builders import fixture_load, insert_person, insert_screening
-from kenshin import corrections
 from kenshin.cli import main
+from kenshin.governance import corrections
 
 pytestmark = pytest.mark.integration
 
@@ -110,7 +110,7 @@ def test_refused_requests_and_bad_requests_change_nothing(screening):
 
 def test_staff_cannot_change_screenings_except_through_a_request(screening):
     url, sid, _ = screening
-    from kenshin import db
+    from kenshin.platform import db
 
     with db.connect(url, role="kenshin_staff", user="staff01", purpose="訂正") as conn:
         for statement in ("update staff.screening set result_code = '1'", "delete from staff.screening",

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from builders import fixture_load, insert_person, insert_screening
-from kenshin import eligibility
+from kenshin.programmes import eligibility
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from builders import fixture_load, insert_event, insert_person
-from kenshin import linkage
+from kenshin.exchange import queries as linkage
 
 pytestmark = pytest.mark.integration
 

@@ -12,8 +12,8 @@ import psycopg
 import pytest
 
 from builders import fixture_load, insert_event, insert_person, shokai_res_file
-from kenshin import linkage
-from kenshin.loading import ingest_file
+from kenshin.exchange import queries as linkage
+from kenshin.ingest.loading import ingest_file
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ import pytest
 
 from builders import build_cohort
 from builders import mart_contents as contents
-from kenshin.marts import build, run_dbt
+from kenshin.reporting.marts import build, run_dbt
 
 pytestmark = pytest.mark.integration
 
@@ -209,7 +209,7 @@ def test_annual_report_writes_the_published_tables_as_csv_and_xlsx(db_url, tmp_p
 
     from openpyxl import load_workbook
 
-    from kenshin.reports import write_annual_report
+    from kenshin.reporting.annual_report import write_annual_report
 
     monkeypatch.setenv("KENSHIN_DATA_DIR", str(tmp_path))
     build_cohort(db_url)
@@ -312,7 +312,7 @@ def test_every_column_of_every_model_is_documented(db_url):
     """The model YAML describes exactly the columns the built relations have."""
     import json
 
-    from kenshin.marts import MANIFEST
+    from kenshin.reporting.marts import MANIFEST
 
     build_cohort(db_url)
     assert build(db_url)

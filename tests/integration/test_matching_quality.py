@@ -11,10 +11,10 @@ import datetime as dt
 
 import pytest
 
-from kenshin.evaluation import clinic_quality
-from kenshin.inbox import load_order
-from kenshin.loading import ingest_file
-from kenshin.synth import generate
+from kenshin.ingest.inbox import load_order
+from kenshin.ingest.loading import ingest_file
+from kenshin.lab.evaluation import clinic_quality
+from kenshin.lab.synth import generate
 
 pytestmark = pytest.mark.integration
 

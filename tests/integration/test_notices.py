@@ -12,7 +12,8 @@ import psycopg
 import pytest
 
 from builders import fixture_load, insert_person, insert_screening
-from kenshin import letters, notices
+from kenshin.letters import notices
+from kenshin.letters import print_files as letters
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from builders import operations_month, people
-from kenshin import operations
+from kenshin.reporting import operations_page as operations
 
 pytestmark = pytest.mark.integration
 
@@ -25,7 +25,7 @@ EXPECTED = {
 
 @pytest.fixture
 def month(db_url, tmp_path, monkeypatch):
-    from kenshin.sources.clinic import KenshinSource
+    from kenshin.ingest.sources.clinic import KenshinSource
 
     monkeypatch.setattr(KenshinSource, "stage_rejects", lambda self, conn, load_id: None)
     assert operations_month(db_url, tmp_path) == EXPECTED

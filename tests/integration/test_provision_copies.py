@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from builders import fixture_load, insert_person, insert_screening
-from kenshin import provision
+from kenshin.exchange import provision_copies as provision
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,8 @@ import psycopg
 import pytest
 
 from builders import jumin_file, people
-from kenshin.loading import ingest_file
-from kenshin.sources.registry import JuminSource
+from kenshin.ingest.loading import ingest_file
+from kenshin.ingest.sources.registry import JuminSource
 
 pytestmark = pytest.mark.integration
 

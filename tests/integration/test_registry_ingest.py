@@ -11,10 +11,10 @@ import psycopg
 import pytest
 
 from builders import jumin_file, my_number, people
-from kenshin import gate
-from kenshin import normalize as nz
-from kenshin.layout import write_records
-from kenshin.loading import ingest_file
+from kenshin.ingest import gate
+from kenshin.ingest import normalize as nz
+from kenshin.ingest.loading import ingest_file
+from kenshin.platform.envelope import write_records
 
 pytestmark = pytest.mark.integration
 
@@ -378,7 +378,7 @@ def test_an_empty_number_in_a_snapshot_keeps_the_stored_one(db_url, tmp_path):
 def test_ciphertext_is_bound_to_its_person(db_url, tmp_path):
     from cryptography.exceptions import InvalidTag
 
-    from kenshin.crypto import protector
+    from kenshin.platform.crypto import protector
 
     a, b = people(2)
     load(db_url, jumin_file(tmp_path, "20261001", "full", [a.jumin_row(), b.jumin_row()]))
@@ -389,7 +389,7 @@ def test_ciphertext_is_bound_to_its_person(db_url, tmp_path):
 
 
 def test_mapped_tasks_in_any_order_still_load_files_in_date_order(db_url, tmp_path):
-    from kenshin.inbox import ingest_in_order
+    from kenshin.ingest.inbox import ingest_in_order
 
     p = people(1)[0]
     files = [
@@ -480,7 +480,7 @@ def test_monthly_lists_load_in_month_order_and_names_match_headers(db_url, tmp_p
 
 
 def test_same_bytes_under_two_names_in_one_run_load_once(db_url, tmp_path):
-    from kenshin.inbox import ingest_in_order
+    from kenshin.ingest.inbox import ingest_in_order
 
     p = people(1)[0]
     first = jumin_file(tmp_path, "20261001", "full", [p.jumin_row()])
@@ -512,7 +512,7 @@ def test_a_snapshot_sent_as_a_diff_is_stopped_by_the_gate(db_url, tmp_path):
 
 
 def test_a_file_named_with_an_impossible_date_is_due_and_rejected(db_url, inbox):
-    from kenshin.inbox import due_files
+    from kenshin.ingest.inbox import due_files
 
     bad = jumin_file(inbox, "20261399", "diff", [], header=["H", "JUMIN", "diff", "20261399", "141305"])
     assert due_files(db_url, ("jumin",), None) == [str(bad)]

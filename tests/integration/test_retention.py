@@ -20,8 +20,9 @@ import pytest
 import yaml
 
 from builders import mart_contents
-from kenshin import config, retention
-from kenshin.marts import build
+from kenshin.governance import retention
+from kenshin.platform import config
+from kenshin.reporting.marts import build
 
 pytestmark = pytest.mark.integration
 
@@ -261,7 +262,7 @@ def test_a_purge_killed_mid_way_finishes_on_rerun(city, inbox, tmp_path):
     rule = yaml.safe_load((policy_dir / "retention.yaml").read_text(encoding="utf-8"))
     rule["purge"]["batch_rows"] = 1
     (policy_dir / "retention.yaml").write_text(yaml.safe_dump(rule, allow_unicode=True), encoding="utf-8")
-    code = ("import sys, datetime as dt; from kenshin import retention; "
+    code = ("import sys, datetime as dt; from kenshin.governance import retention; "
             "retention.run(sys.argv[1], dt.date.fromisoformat(sys.argv[2]), 'staff01')")
     proc = subprocess.Popen([sys.executable, "-c", code, url, AS_OF.isoformat()],
                             env={**os.environ, "KENSHIN_CONFIG_DIR": str(policy_dir)},

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from builders import clinic_file, jumin_file, kenshin_row, people
-from kenshin import review
+from kenshin.matching import review_queue as review
 
 pytestmark = pytest.mark.integration
 

@@ -26,7 +26,7 @@ import pytest
 from psycopg import sql
 
 from builders import fixture_load, insert_event, insert_person
-from kenshin import marts
+from kenshin.reporting import marts
 
 pytestmark = pytest.mark.integration
 

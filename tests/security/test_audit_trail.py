@@ -9,8 +9,8 @@ import psycopg
 import pytest
 
 from builders import jumin_file, people
-from kenshin import db
-from kenshin.loading import ingest_file
+from kenshin.ingest.loading import ingest_file
+from kenshin.platform import db
 
 pytestmark = pytest.mark.integration
 

@@ -13,9 +13,9 @@ from click.testing import CliRunner
 from cryptography.exceptions import InvalidTag
 
 from builders import jumin_file, people
-from kenshin import crypto
 from kenshin.cli import main
-from kenshin.loading import ingest_file
+from kenshin.ingest.loading import ingest_file
+from kenshin.platform import crypto
 
 pytestmark = pytest.mark.integration
 

@@ -23,7 +23,7 @@ import psycopg
 import pyarrow.parquet as pq
 import pytest
 
-from kenshin import db
+from kenshin.platform import db
 
 pytestmark = [pytest.mark.integration, pytest.mark.logscan]
 
@@ -79,7 +79,7 @@ def demo_run(tmp_path_factory, server_url):
            "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(work / "airflow" / "logs")}
     env.pop("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", None)
     try:
-        result = subprocess.run([sys.executable, "-m", "kenshin_demo"], env=env, cwd=ROOT,
+        result = subprocess.run([sys.executable, str(ROOT / "tools" / "demo.py")], env=env, cwd=ROOT,
                                 capture_output=True, text=True, timeout=1500)
     finally:
         with psycopg.connect(db.with_database(server_url, "postgres"), autocommit=True) as conn:
@@ -96,9 +96,9 @@ def demo_run(tmp_path_factory, server_url):
 def test_the_scanner_finds_what_it_looks_for(demo_run):
     _, values = demo_run
     planted = {kind: sorted(v)[0] for kind, v in values.items()}
-    text = "INFO kenshin.loading line 3 " + " / ".join(planted.values()) + " ok"
+    text = "INFO kenshin.ingest.loading line 3 " + " / ".join(planted.values()) + " ok"
     assert sorted({kind for kind, _ in leaks(text, values)}) == sorted(planted)
-    assert leaks("INFO kenshin.loading jumin_20261001_full.csv:5 field birth_date: 1413050001 0", values) == []
+    assert leaks("INFO kenshin.ingest.loading jumin_20261001_full.csv:5 field birth_date: 1413050001 0", values) == []
 
 
 def test_no_personal_data_in_any_log_of_the_demo(demo_run):

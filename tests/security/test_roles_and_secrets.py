@@ -6,7 +6,7 @@ import psycopg
 import pytest
 
 from builders import jumin_file, people
-from kenshin.loading import ingest_file
+from kenshin.ingest.loading import ingest_file
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,8 @@ import psycopg
 import pytest
 
 from builders import fixture_load, insert_event, insert_person, insert_screening
-from kenshin import db, marts
+from kenshin.platform import db
+from kenshin.reporting import marts
 
 pytestmark = pytest.mark.integration
 

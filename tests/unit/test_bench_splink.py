@@ -17,7 +17,7 @@ pytest.importorskip(
     "splink", reason="Splink is in the 'bench' dependency group: uv sync --group bench"
 )
 
-from kenshin.bench_splink import SplinkResult, link_with_splink  # noqa: E402
+from kenshin.lab.splink_baseline import SplinkResult, link_with_splink  # noqa: E402
 
 SURNAMES = [
     ("ヤマダ", "山田"), ("サトウ", "佐藤"), ("スズキ", "鈴木"), ("タカハシ", "高橋"),

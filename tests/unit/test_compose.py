@@ -74,11 +74,11 @@ APP_ENV = {
 # Read by the code but deliberately NOT given to the containers: each has a
 # documented default that only matters in development.
 DEV_ONLY_ENV = {
-    # Forces progress bars or plain lines (kenshin.progress); containers' logs
+    # Forces progress bars or plain lines (kenshin.platform.progress); containers' logs
     # are never a terminal, so they always get plain lines.
     "KENSHIN_PROGRESS",
     # The local work folder (embedded PostgreSQL cluster, development keys);
-    # containers use a real server and keys from .env (kenshin.db.work_dir).
+    # containers use a real server and keys from .env (kenshin.platform.db.work_dir).
     "KENSHIN_HOME",
     # Size of the `make demo` city; the demo runs on a developer's machine only.
     "KENSHIN_DEMO_RESIDENTS",
@@ -95,7 +95,7 @@ DEV_ONLY_ENV = {
 }
 
 # Variables kenshin sets itself for a child tool rather than reads: dbt's
-# profiles.yml takes its connection from these, derived by kenshin.marts.dbt_env
+# profiles.yml takes its connection from these, derived by kenshin.reporting.marts.dbt_env
 # from the warehouse URL already provided (in Airflow, Cosmos builds dbt's profile
 # from the `kenshin` connection instead).
 DERIVED_ENV = {
@@ -306,7 +306,7 @@ def app_env_reads() -> dict[str, set[str]]:
     In Python under include/, dags/, plugins/: every string literal that is
     exactly a KENSHIN_* or AIRFLOW_CONN_* name. That covers
     `os.environ.get("X")`, `os.environ["X"]`, `os.getenv("X")` and a name passed
-    through a helper (kenshin.crypto reads its keys as `_load_key("X")`).
+    through a helper (kenshin.platform.crypto reads its keys as `_load_key("X")`).
     Also every connection id the code names (`conn_id="kenshin"`, which in this
     deployment only an AIRFLOW_CONN_KENSHIN variable provides), and dbt's
     required `env_var('X')` (no default) under dbt_project/.

@@ -6,8 +6,9 @@ import csv
 
 import yaml
 
-from kenshin import config, programmes
-from kenshin.marts import DBT_PROJECT
+from kenshin.platform import config
+from kenshin.programmes import rules as programmes
+from kenshin.reporting.marts import DBT_PROJECT
 
 
 def test_fiscal_year_and_age_reference_agree_with_programmes_yaml():

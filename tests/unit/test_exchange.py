@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from kenshin.exchange import plan
+from kenshin.lab.network_simulator import plan
 
 REQUEST = ["6f1c2d9e-0000-4000-8000-000000000001", "0000000001", "131016", "2024", "2026"]
 HISTORY = {"0000000001": [("04", dt.date(2025, 9, 1), "3", "4"), ("04", dt.date(2020, 9, 1), "1", "")]}

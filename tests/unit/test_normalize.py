@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from kenshin import normalize as nz
+from kenshin.ingest import normalize as nz
 
 
 @pytest.mark.parametrize("text,expected", [

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from kenshin import programmes
+from kenshin.programmes import rules as programmes
 
 
 @pytest.mark.parametrize(("birth", "day", "age"), [

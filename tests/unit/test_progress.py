@@ -1,4 +1,4 @@
-"""kenshin.progress: a bar on a terminal, plain lines with counts and rate in logs."""
+"""kenshin.platform.progress: a bar on a terminal, plain lines with counts and rate in logs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pty
 import subprocess
 import sys
 
-from kenshin import progress
+from kenshin.platform import progress
 
 
 def test_plain_lines_in_logs_name_the_step_with_counts_and_rate(monkeypatch, caplog):

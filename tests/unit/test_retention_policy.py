@@ -7,7 +7,9 @@ import datetime as dt
 
 import pytest
 
-from kenshin import config, programmes, retention
+from kenshin.governance import retention
+from kenshin.platform import config
+from kenshin.programmes import rules as programmes
 
 
 def test_every_programme_has_a_period_and_the_programme_rules_read_it():

@@ -2,8 +2,8 @@
 
 import pytest
 
-from kenshin.sources import SOURCE_CLASSES, detect
-from kenshin.sources.base import Source
+from kenshin.ingest.sources import SOURCE_CLASSES, detect
+from kenshin.ingest.sources.base import Source
 
 
 def test_a_source_missing_its_row_rules_cannot_exist():

@@ -1,4 +1,4 @@
-"""The synthetic city generator (kenshin.synth): formats, validity, realism, reproducibility."""
+"""The synthetic city generator (kenshin.lab.synth): formats, validity, realism, reproducibility."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from kenshin.normalize import parse_date, valid_my_number
-from kenshin.synth import generate
-from kenshin.synth.city import municipality_code
+from kenshin.ingest.normalize import parse_date, valid_my_number
+from kenshin.lab.synth import generate
+from kenshin.lab.synth.city import municipality_code
 
 WARDS = {"141313", "141321", "141330", "141348", "141356", "141364", "141372"}
 FIELDS = {"jumin": 20, "seiho": 6, "kokuho": 5}

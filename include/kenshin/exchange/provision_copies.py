@@ -1,0 +1,104 @@
+"""Provision copies (副本) for other municipalities: `fukuhon_YYYYMMDD.csv`
+(UTF-8, LAYOUTS.md §7) in `outbox/fukuhon/`, registered on the intermediate
+server so that a municipality our residents move to can query their history.
+
+Each monthly export holds the city's own screening records added or changed
+since the previous export (all of them the first time), with their
+detailed-exam outcome; `auto_answer=0` for protection-flagged persons (the
+network must not answer for them automatically); nothing past its retention
+(保管期間, `programmes.yaml`). The window of changes is recorded per period
+(ops.provision_export): a rerun of the same period writes the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+
+import psycopg
+
+from kenshin.platform import config
+from kenshin.platform.envelope import write_records
+from kenshin.programmes import rules as programmes
+
+log = logging.getLogger(__name__)
+
+
+def outbox() -> Path:
+    path = config.data_dir() / "outbox" / "fukuhon"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+_RECORDS = """
+with retained as (
+    select code, retained_from from unnest(%(codes)s::text[], %(retained_from)s::date[]) as r (code, retained_from)
+)
+select s.addressee_id, s.exam_type, s.exam_date, s.result_code, coalesce(d.outcome, ''),
+       case when v.protection_flag then '0' else '1' end
+  from core.screening s
+  left join core.detailed_exam d on d.screening_id = s.screening_id
+  join retained r on r.code = s.exam_type
+  join core.person_version v on v.addressee_id = s.addressee_id
+   and v.valid_from <= %(day)s and (v.valid_to is null or v.valid_to > %(day)s)
+ where greatest(s.updated_at, coalesce(d.updated_at, '-infinity')) >= %(since)s
+   and greatest(s.updated_at, coalesce(d.updated_at, '-infinity')) < %(before)s
+   and s.exam_date >= r.retained_from
+ order by s.addressee_id, s.exam_type, s.exam_date
+"""
+
+
+def retained_from(as_of: dt.date) -> dict[str, dt.date]:
+    """Per exam type, the earliest exam date still within retention on `as_of`:
+    a record is kept until the end of the fiscal year `retention_years` after
+    the one of the exam (for life: no limit)."""
+    fy = programmes.fiscal_year(as_of)
+    return {code: (programmes.fiscal_year_start(fy - rule.retention_years) if rule.retention_years
+                   else dt.date.min)
+            for code, rule in programmes.exam_types().items()}
+
+
+def export(conn: psycopg.Connection, as_of: dt.date) -> dict:
+    """The export of `as_of`'s month (period YYYYMM), written once; a rerun of
+    the same period rewrites the same file from the recorded window."""
+    period = f"{as_of:%Y%m}"
+    row = conn.execute("select changed_from, changed_before, created_at, file_name from ops.provision_export "
+                       "where period = %s", (period,)).fetchone()
+    if row:
+        since, before, created, name = row
+    else:
+        previous = conn.execute("select max(changed_before) from ops.provision_export "
+                                "where period < %s", (period,)).fetchone()[0]
+        since = previous or dt.datetime.min.replace(tzinfo=dt.UTC)
+        before = conn.execute("select ops.change_watermark()").fetchone()[0]
+        created = conn.execute("select date_trunc('second', now())").fetchone()[0]
+        name = f"fukuhon_{as_of:%Y%m%d}.csv"
+    limits = retained_from(as_of)
+    records = conn.execute(_RECORDS, {"day": as_of, "since": since, "before": before,
+                                      "codes": list(limits), "retained_from": list(limits.values())}).fetchall()
+    city = config.load("platform")["city"]["municipality_code"]
+    path = outbox() / name
+    write_records(path, ["H", "FUKUHON", created.isoformat(), city],
+                  [["D", aid, exam_type, f"{day:%Y%m%d}", result, outcome, auto]
+                   for aid, exam_type, day, result, outcome, auto in records], encoding="utf-8")
+    if not row:
+        conn.execute("insert into ops.provision_export (period, changed_from, changed_before, created_at, "
+                     "file_name, records) values (%s, %s, %s, %s, %s, %s)",
+                     (period, since, before, created, name, len(records)))
+    log.info("provision copies %s: %d records", name, len(records))
+    return {"period": period, "file": str(path), "records": len(records),
+            "auto_answer_0": sum(1 for r in records if r[5] == "0")}
+
+
+def run(as_of: dt.date, url: str | None = None) -> dict:
+    """One period's export in one transaction (the DAG's task, `kenshin provision export`)."""
+    from kenshin.platform import db
+
+    with db.connect(url) as conn, conn.transaction():
+        return export(conn, as_of)
+
+
+def run_month_before(day: dt.date, url: str | None = None) -> dict:
+    """The export of the month that ended before `day` (the monthly DAG's run day)."""
+    return run(day - dt.timedelta(days=1), url)

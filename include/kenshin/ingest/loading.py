@@ -1,0 +1,445 @@
+"""The ingestion mechanism every source shares (取込): manifest → stage → gate → promote.
+
+1. The file's sha256 is looked up: bytes already loaded (under any name) are
+   recorded as `duplicate` and load nothing.
+2. The envelope is checked (header of the right source, trailer present and
+   equal to the number of D records); otherwise the whole file is `rejected`.
+3. Staging transaction: a manifest row and every data line COPYed into the
+   source's landing table, each with the row rule that failed, if any.
+4. The Great Expectations gate validates the accepted landing rows of the load.
+   A failed gate rejects the file and leaves core untouched.
+5. Promotion transaction: late row rules, quarantine, promotion into core and
+   the manifest's final counts commit together, or not at all.
+
+Staging commits before the gate because GX reads through its own connection;
+core and the manifest's `loaded` state change only in step 5, so a load killed
+at any point leaves core as it was, and a rerun loads the file exactly once.
+Rows in file = loaded + quarantined + review holds for every loaded file and is
+enforced by a CHECK on ops.load_manifest.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import csv
+import hashlib
+import logging
+import multiprocessing
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from kenshin.ingest.sources import detect
+from kenshin.ingest.sources.base import FileMeta, PromotionRefused, RowError, Source, copy_field
+from kenshin.platform import config, db, progress
+from kenshin.platform.envelope import FileRejected, decode_line, iter_raw_lines, read_envelope
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LoadResult:
+    """What happened to one file; `summary()` is the CLI's JSON object."""
+
+    file: str
+    source: str
+    status: str  # loaded | rejected | duplicate
+    rows: int = 0
+    loaded: int = 0
+    quarantined: int = 0
+    review: int = 0
+    reason: str | None = None
+    load_id: int | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    path: str | None = None
+
+    def summary(self) -> dict[str, Any]:
+        keys = ("file", "source", "status", "rows", "loaded", "quarantined", "review", "reason", "load_id")
+        return {k: v for k, v in asdict(self).items() if k in keys}
+
+
+def run_totals(summaries: list[dict[str, Any]]) -> dict[str, int]:
+    """Totals of a run's per-file summaries (what a DAG reports when it publishes)."""
+    totals = {k: sum(r[k] for r in summaries) for k in ("rows", "loaded", "quarantined", "review")}
+    totals["files"] = len(summaries)
+    return totals
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def source_name(source: Source | None) -> str:
+    return source.name if source else "unknown"
+
+
+def _lock_key(sha: str) -> int:
+    return int(sha[:15], 16)
+
+
+def ingest_file(path: str | os.PathLike, *, url: str | None = None, run_id: str | None = None) -> LoadResult:
+    """Load one inbound file through the whole mechanism; never raises for bad input."""
+    path = Path(path)
+    name = path.name
+    source = detect(name)
+    sha = sha256_of(path)
+    size = path.stat().st_size
+    url = url or db.database_url()
+    with db.connect(url, autocommit=True) as conn:
+        # One load per source (or per sender, for sources whose senders' files
+        # commute) at a time, and one per file bytes across sources.
+        lock = source.lock_name(name) if source else "kenshin:source:unknown"
+        conn.execute("select pg_advisory_lock(hashtext(%s))", (lock,))
+        conn.execute("select pg_advisory_lock(%s)", (_lock_key(sha),))
+        try:
+            return _ingest_locked(conn, url, path, name, source, sha, size, run_id)
+        finally:
+            conn.execute("select pg_advisory_unlock_all()")
+
+
+def _ingest_locked(conn: psycopg.Connection, url: str, path: Path, name: str, source: Source | None,
+                   sha: str, size: int, run_id: str | None) -> LoadResult:
+    source_name = source.name if source else "unknown"
+    _abandon_interrupted(conn, sha)
+    earlier = conn.execute(
+        "select load_id from ops.load_manifest where sha256 = %s and status = 'loaded'", (sha,)
+    ).fetchone()
+    if earlier:
+        load_id = _manifest(conn, name, source_name, sha, size, "duplicate", run_id,
+                            reason=f"same bytes as load {earlier[0]}", duplicate_of=earlier[0])
+        log.info("duplicate file=%s same as load %s", name, earlier[0])
+        return LoadResult(name, source_name, "duplicate", reason=f"same bytes as load {earlier[0]}",
+                          load_id=load_id, path=str(path))
+    try:
+        if source is None:
+            raise FileRejected(name, "file name matches no known layout (LAYOUTS.md)")
+        envelope = read_envelope(path, name, source.kind, source.encoding)
+        meta = source.read_header(envelope.header, name)
+        source.check_order(conn, meta, name)
+    except FileRejected as exc:
+        rows = _count_data_lines(path)
+        load_id = _manifest(conn, name, source_name, sha, size, "rejected", run_id, reason=str(exc),
+                            rows=rows)
+        log.warning("rejected %s", exc)
+        return LoadResult(name, source_name, "rejected", rows=rows, reason=str(exc), load_id=load_id,
+                          path=str(path))
+
+    t0 = time.monotonic()
+    try:
+        with conn.transaction():
+            load_id = _manifest(conn, name, source.name, sha, size, "staging", run_id,
+                                encoding=envelope.encoding, meta=meta, rows=envelope.data_count)
+            _stage(conn, path, source, meta, load_id, envelope.encoding, envelope.data_count)
+            source.stage_rejects(conn, load_id)
+    except psycopg.errors.DataError as exc:
+        # COPY refused the staged text: the staging rolled back. Only the primary
+        # message is kept (its CONTEXT line would quote the whole row).
+        reason = f"{name}: staging refused: {exc.diag.message_primary}"
+        load_id = _manifest(conn, name, source.name, sha, size, "rejected", run_id, reason=reason,
+                            rows=envelope.data_count)
+        log.warning("rejected file=%s load=%s %s", name, load_id, reason)
+        return LoadResult(name, source.name, "rejected", rows=envelope.data_count, reason=reason,
+                          load_id=load_id, path=str(path))
+    t1 = time.monotonic()
+    log.info("staged file=%s load=%s rows=%s in %.1f s", name, load_id, envelope.data_count, t1 - t0)
+
+    from kenshin.ingest.gate import (
+        run_gate,  # GX is heavy to import: only when a file gets this far
+    )
+
+    gate = run_gate(url, source, source.suite_name(meta), load_id, source.gate_parameters(conn, load_id, meta))
+    t2 = time.monotonic()
+    log.info("gate file=%s load=%s passed=%s in %.1f s", name, load_id, gate.success, t2 - t1)
+    if not gate.success:
+        reason = "gate failed: " + "; ".join(gate.failed)
+        conn.execute(
+            "update ops.load_manifest set status = 'rejected', reason = %s, gate_passed = false, "
+            "finished_at = now() where load_id = %s", (reason, load_id))
+        log.warning("rejected file=%s load=%s %s", name, load_id, reason)
+        return LoadResult(name, source.name, "rejected", rows=envelope.data_count, reason=reason,
+                          load_id=load_id, path=str(path))
+
+    try:
+        with conn.transaction():
+            source.late_rejects(conn, load_id)
+            conn.execute(
+                f"""insert into ops.quarantine (load_id, line_no, field, reason)
+                    select load_id, line_no, reject_field, reject_reason from {source.table}
+                     where load_id = %s and reject_reason is not null""", (load_id,))
+            staged = conn.execute(f"select count(*) from {source.table} where load_id = %s",
+                                  (load_id,)).fetchone()[0]
+            counts = source.promote(conn, load_id, meta)
+            loaded = source.loaded_count(conn, load_id)
+            quarantined, review = _quarantined_and_review(conn, load_id)
+            # Every line of the file is accounted for by what was written, not by subtraction.
+            if staged != envelope.data_count or loaded + quarantined + review != envelope.data_count:
+                raise PromotionRefused(f"reconciliation failed: {envelope.data_count} lines, {staged} staged, "
+                                       f"{loaded} loaded, {quarantined} quarantined, {review} in review")
+            conn.execute(
+                """update ops.load_manifest
+                      set status = 'loaded', gate_passed = true, rows_loaded = %s, rows_quarantined = %s,
+                          rows_review = %s, finished_at = now()
+                    where load_id = %s""", (loaded, quarantined, review, load_id))
+    except (PromotionRefused, psycopg.errors.IntegrityError, psycopg.errors.DataError) as exc:
+        # The promotion rolled back; core is as it was. Only the primary message
+        # is kept: a database error's DETAIL can quote the values of a row.
+        diag = getattr(exc, "diag", None)
+        why = (diag.message_primary if diag is not None and diag.message_primary else str(exc).splitlines()[0])
+        reason = f"{name}: promotion refused: {why}"
+        conn.execute("update ops.load_manifest set status = 'rejected', reason = %s, gate_passed = true, "
+                     "finished_at = now() where load_id = %s", (reason, load_id))
+        log.warning("rejected file=%s load=%s %s", name, load_id, reason)
+        return LoadResult(name, source.name, "rejected", rows=envelope.data_count, reason=reason,
+                          load_id=load_id, path=str(path))
+    source.after_load(conn, load_id)
+    log.info("loaded file=%s load=%s loaded=%s quarantined=%s review=%s promoted in %.1f s",
+             name, load_id, loaded, quarantined, review, time.monotonic() - t2)
+    return LoadResult(name, source.name, "loaded", rows=envelope.data_count, loaded=loaded,
+                      quarantined=quarantined, review=review, load_id=load_id, counts=counts,
+                      path=str(path))
+
+
+def _quarantined_and_review(conn: psycopg.Connection, load_id: int) -> tuple[int, int]:
+    return conn.execute(
+        """select (select count(*) from ops.quarantine where load_id = %(load)s),
+                  (select count(*) from ops.review_item where load_id = %(load)s and status = 'open')""",
+        {"load": load_id}).fetchone()
+
+
+def result_from_manifest(url: str, path: Path) -> LoadResult | None:
+    """The outcome of the newest terminal load of these bytes, if any."""
+    sha = sha256_of(path)
+    with db.connect(url) as conn:
+        row = conn.execute(
+            """select file_name, source, status, coalesce(rows_in_file, 0), coalesce(rows_loaded, 0),
+                      coalesce(rows_quarantined, 0), rows_review, reason, load_id
+                 from ops.load_manifest where sha256 = %s and file_name = %s
+                  and status in ('loaded', 'rejected')
+                order by load_id desc limit 1""", (sha, path.name)).fetchone()
+    if row is None:
+        return None
+    return LoadResult(*row, path=str(path))
+
+
+def _manifest(conn: psycopg.Connection, name: str, source: str, sha: str, size: int, status: str,
+              run_id: str | None, *, reason: str | None = None, duplicate_of: int | None = None,
+              encoding: str | None = None, meta: FileMeta | None = None, rows: int | None = None) -> int:
+    done = status in ("rejected", "duplicate")
+    return conn.execute(
+        """insert into ops.load_manifest (file_name, source, sha256, size_bytes, encoding, file_date, period,
+                                          sender, status, reason, rows_in_file, duplicate_of, run_id, finished_at)
+           values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, case when %s then now() end)
+           returning load_id""",
+        (name, source, sha, size, encoding, meta.file_date if meta else None, meta.period if meta else None,
+         meta.sender if meta else None, status, reason, rows, duplicate_of, run_id, done),
+    ).fetchone()[0]
+
+
+def _abandon_interrupted(conn: psycopg.Connection, sha: str) -> None:
+    """Loads of these bytes left in `staging` by a killed run: their landing rows
+    go and the manifest says why (the caller holds the file's advisory lock)."""
+    stale = conn.execute(
+        "select load_id, source from ops.load_manifest where sha256 = %s and status = 'staging'", (sha,)
+    ).fetchall()
+    for load_id, source_name in stale:
+        source = detect_by_name(source_name)
+        with conn.transaction():
+            if source:
+                conn.execute(f"delete from {source.table} where load_id = %s", (load_id,))
+            conn.execute(
+                "update ops.load_manifest set status = 'abandoned', finished_at = now(), "
+                "reason = 'interrupted before promotion; loaded again by a later run' where load_id = %s",
+                (load_id,))
+        log.warning("abandoned interrupted load=%s", load_id)
+
+
+def detect_by_name(source_name: str) -> Source | None:
+    from kenshin.ingest.sources import SOURCE_CLASSES
+
+    for cls in SOURCE_CLASSES:
+        if cls.name == source_name:
+            return cls()
+    return None
+
+
+def _count_data_lines(path: Path) -> int:
+    return sum(1 for _, line in iter_raw_lines(path) if line.startswith(b"D"))
+
+
+def _split(text: str) -> list[str]:
+    # Most records hold no quotes: a plain split is exact for them and far
+    # faster than a csv reader per line; quoted records go through csv.
+    if '"' not in text:
+        return text.split(",")
+    try:
+        return next(csv.reader([text]))
+    except csv.Error:
+        raise RowError("record", "not a valid CSV record") from None
+
+
+# Fingerprints of lines already promoted, in a staging worker process
+# (set once per worker by _init_worker: shipping them with every chunk would
+# pickle the whole set again each time).
+_worker_known: set[bytes] = set()
+
+
+def _init_worker(known: set[bytes]) -> None:
+    global _worker_known
+    _worker_known = known
+
+
+def _format_chunk(source: Source, meta: FileMeta, encoding: str, load_id: int,
+                  lines: list[tuple[int, bytes]], known: set[bytes] | None = None) -> str:
+    """Landing rows in COPY text format for a chunk of (line number, raw line).
+
+    A line whose fingerprint is in `known` (default: this worker's set) was
+    validated and promoted before, byte for byte: it lands narrow, with only
+    what identifies it, and none of the row rules run again."""
+    known = _worker_known if known is None else known
+    fingerprint = source.fingerprinter(meta, encoding)
+    no_values = ["\\N"] * len(source.value_columns)
+    no_raw = ["\\N"] * len(source.raw_columns)
+    no_reject = ["\\N", "\\N"]
+    no_fingerprint = ["\\N", "f"] if source.fingerprinted else []
+    prefix = f"{load_id}\t"
+    raw_of, values_of = source.raw, source.values
+    out: list[str] = []
+    for line_no, raw_line in lines:
+        seen = no_fingerprint
+        if fingerprint is not None:
+            digest = fingerprint(raw_line)
+            if digest in known:
+                raw = [copy_field(v) for v in source.unchanged_raw(_split(decode_line(raw_line, encoding)))]
+                out.append(prefix + str(line_no) + "\t"
+                           + "\t".join(raw + no_values + [copy_field(digest), "t"] + no_reject))
+                continue
+            seen = [copy_field(digest), "f"]
+        text = decode_line(raw_line, encoding)
+        if text is None:
+            raw, values, reject = no_raw, no_values, ["record", f"not valid {encoding} text"]
+        elif "\x00" in text:  # PostgreSQL text cannot hold NUL
+            raw, values, reject = no_raw, no_values, ["record", "contains a NUL character"]
+        else:
+            try:
+                fields = _split(text)
+            except RowError as exc:
+                out.append(prefix + str(line_no) + "\t"
+                           + "\t".join(no_raw + no_values + seen + [exc.field, exc.reason]))
+                continue
+            raw = raw_of(fields)
+            escape = "\\" in text or "\t" in text or "\r" in text
+            if escape or None in raw:
+                raw = [copy_field(v) for v in raw]
+            try:
+                # normalized values always escape: NFKC makes ＼ a backslash
+                values = [copy_field(v) for v in values_of(fields, meta)]
+                reject = no_reject
+            except RowError as exc:
+                values, reject = no_values, [exc.field, exc.reason]
+        out.append(prefix + str(line_no) + "\t" + "\t".join(raw + values + seen + reject))
+    return "\n".join(out) + "\n" if out else ""
+
+
+def _chunks(path: Path, data_count: int, size: int) -> Iterator[list[tuple[int, bytes]]]:
+    last_data_line = data_count + 1
+    chunk: list[tuple[int, bytes]] = []
+    for line_no, raw_line in iter_raw_lines(path):
+        if 1 < line_no <= last_data_line:
+            chunk.append((line_no, raw_line))
+            if len(chunk) >= size:
+                yield chunk
+                chunk = []
+    if chunk:
+        yield chunk
+
+
+def _stage(conn: psycopg.Connection, path: Path, source: Source, meta: FileMeta, load_id: int,
+           encoding: str, data_count: int) -> None:
+    """COPY every data line into the landing table, each with its row-rule outcome.
+
+    Row rules are pure Python per line (Japanese normalization, era dates,
+    encryption of the individual number); a large file spreads them over
+    worker processes (`loading.staging_workers`) while this process feeds COPY,
+    keeping the chunks in file order and at most a few in flight (bounded memory).
+    """
+    settings = config.load("platform")["loading"]
+    size = int(settings["copy_chunk_rows"])
+    workers = int(settings["staging_workers"])
+    cols = ", ".join(source.landing_columns)
+    chunks = _chunks(path, data_count, size)
+    known = source.known_fingerprints(conn, meta) if source.fingerprinter(meta, encoding) else set()
+    with (progress.task(f"staging {path.name}", total=data_count, unit="rows") as bar,
+          conn.cursor().copy(f"copy {source.table} ({cols}) from stdin") as copy):
+        if workers <= 1 or data_count <= size:
+            for chunk in chunks:
+                copy.write(_format_chunk(source, meta, encoding, load_id, chunk, known))
+                bar.advance(len(chunk))
+            return
+        context = multiprocessing.get_context("spawn")  # no inherited sockets or locks
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+                                                    initargs=(known,)) as pool:
+            pending: collections.deque = collections.deque()
+            for chunk in chunks:
+                pending.append((len(chunk), pool.submit(_format_chunk, source, meta, encoding, load_id, chunk)))
+                if len(pending) > 2 * workers:
+                    rows, future = pending.popleft()
+                    copy.write(future.result())
+                    bar.advance(rows)
+            while pending:
+                rows, future = pending.popleft()
+                copy.write(future.result())
+                bar.advance(rows)
+
+
+def record_outcomes(result: LoadResult, url: str | None = None) -> Iterator[dict[str, Any]]:
+    """One dict per data record of a processed file (`kenshin ingest --report`)."""
+    if result.status == "duplicate":
+        return
+    if result.status == "rejected" and not _was_staged(result, url):
+        for line_no, line in iter_raw_lines(result.path):
+            if line.startswith(b"D"):
+                yield {"file": result.file, "line_no": line_no, "outcome": "rejected",
+                       "reason": result.reason, "addressee_id": None}
+        return
+    source = detect_by_name(result.source)
+    with db.connect(url) as conn:
+        rows = conn.execute(
+            f"""select l.line_no, q.field, q.reason, r.reason,
+                       {"m.addressee_id" if source.has_review else "landing.ascii_digits(l.addressee_id)"}
+                  from {source.table} l
+                  left join ops.quarantine q on q.load_id = l.load_id and q.line_no = l.line_no
+                  left join ops.review_item r on r.load_id = l.load_id and r.line_no = l.line_no
+                                              and r.status = 'open'
+                  {"left join ops.record_match m on m.load_id = l.load_id and m.line_no = l.line_no"
+                   if source.has_review else ""}
+                 where l.load_id = %s order by l.line_no""", (result.load_id,))
+        for line_no, field_name, reason, review_reason, addressee_id in rows:
+            if result.status == "rejected":
+                outcome, why = "rejected", result.reason
+            elif reason:
+                outcome, why = "quarantined", f"{field_name}: {reason}"
+            elif review_reason:
+                outcome, why = "review", review_reason
+            else:
+                outcome, why = "loaded", None
+            yield {"file": result.file, "line_no": line_no, "outcome": outcome, "reason": why,
+                   "addressee_id": addressee_id if outcome == "loaded" else None}
+
+
+def _was_staged(result: LoadResult, url: str | None) -> bool:
+    if result.load_id is None:
+        return False
+    with db.connect(url) as conn:
+        row = conn.execute("select encoding from ops.load_manifest where load_id = %s",
+                           (result.load_id,)).fetchone()
+    return bool(row and row[0])

@@ -1,0 +1,197 @@
+"""Database access: the server URL, the embedded default cluster, connections, migrations.
+
+`KENSHIN_DATABASE_URL` selects the server. When it is unset, an embedded
+PostgreSQL cluster is started under the work folder (`KENSHIN_HOME`, default
+`.local/` in the project) from the machine's PostgreSQL binaries, so a fresh
+machine needs no server set up by hand.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+log = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+SQL_DIR = PROJECT_ROOT / "include" / "sql"
+DATABASE_NAME = "kenshin"
+
+
+def work_dir() -> Path:
+    """The ignored work folder for the embedded cluster, keys and caches."""
+    path = Path(os.environ.get("KENSHIN_HOME", PROJECT_ROOT / ".local"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def with_database(url: str, dbname: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + dbname, parts.query, parts.fragment))
+
+
+def sqlalchemy_url(url: str) -> str:
+    """The same URL for SQLAlchemy (psycopg 3 driver), as GX and Alembic need."""
+    scheme, rest = url.split("://", 1)
+    return "postgresql+psycopg://" + rest if scheme in ("postgres", "postgresql") else url
+
+
+# --- embedded cluster -------------------------------------------------------
+
+def _pg_bin() -> Path:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
+    if not found and os.geteuid() == 0 and shutil.which("apt-get"):
+        log.info("no PostgreSQL binaries on this machine: installing the Debian package")
+        subprocess.run(["apt-get", "update", "-qq"], check=True)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "postgresql"], check=True,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        )
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not found:
+        raise RuntimeError("PostgreSQL binaries not found: install postgresql or set KENSHIN_DATABASE_URL")
+    return Path(found[-1]).parent
+
+
+def _as_postgres_user(cmd: list[str]) -> list[str]:
+    # initdb refuses to run as root (STACK.md): run the cluster as the OS user
+    # the Debian package creates.
+    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+
+
+def _free_port(preferred: int) -> int:
+    for port in [preferred, *range(preferred + 1, preferred + 50)]:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) != 0:
+                return port
+    raise RuntimeError("no free port for the embedded PostgreSQL")
+
+
+def embedded_url() -> str:
+    """Start (once) the private cluster under the work folder and return its URL."""
+    base = work_dir() / "pg"
+    data, run = base / "data", base / "run"
+    port_file = base / "port"
+    bindir = _pg_bin()
+    if not (data / "PG_VERSION").exists():
+        base.mkdir(parents=True, exist_ok=True)
+        run.mkdir(exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(base, "postgres")
+            shutil.chown(run, "postgres")
+        subprocess.run(
+            _as_postgres_user([str(bindir / "initdb"), "-D", str(data), "-U", "postgres",
+                               "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]),
+            check=True, stdout=subprocess.DEVNULL,
+        )
+    port = int(port_file.read_text()) if port_file.exists() else None
+    status = subprocess.run(_as_postgres_user([str(bindir / "pg_ctl"), "-D", str(data), "status"]),
+                            capture_output=True)
+    if status.returncode != 0:
+        port = _free_port(port or 55432)
+        opts = (f"-p {port} -k {run} -c listen_addresses=127.0.0.1 -c fsync=on "
+                f"-c max_connections=200 -c shared_buffers=512MB -c max_wal_size=4GB")
+        subprocess.run(
+            _as_postgres_user([str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l",
+                               str(base / "server.log"), "-o", opts, "start"]),
+            check=True, stdout=subprocess.DEVNULL,
+        )
+        port_file.write_text(str(port))
+    url = f"postgresql://postgres@127.0.0.1:{port}/{DATABASE_NAME}"
+    ensure_database(url)
+    return url
+
+
+def ensure_database(url: str) -> None:
+    """Create the database of `url` on its server if it does not exist."""
+    dbname = urlsplit(url).path.lstrip("/") or DATABASE_NAME
+    for _ in range(50):
+        try:
+            with psycopg.connect(with_database(url, "postgres"), autocommit=True) as conn:
+                if not conn.execute("select 1 from pg_database where datname = %s", (dbname,)).fetchone():
+                    conn.execute(f'create database "{dbname}"')
+                return
+        except psycopg.OperationalError:
+            time.sleep(0.1)
+    raise RuntimeError("database server did not accept connections")
+
+
+def database_url() -> str:
+    """`KENSHIN_DATABASE_URL`, or the embedded default cluster."""
+    url = os.environ.get("KENSHIN_DATABASE_URL")
+    if url:
+        return url
+    return embedded_url()
+
+
+def user_default() -> str:
+    """Who runs a command by hand: KENSHIN_USER, else the operating-system user."""
+    import getpass
+
+    return os.environ.get("KENSHIN_USER") or getpass.getuser()
+
+
+def app_user() -> str:
+    """The application user the audit trail records: inside an Airflow task the
+    DAG and task (Airflow sets AIRFLOW_CTX_* while a task runs), else
+    `user_default()`."""
+    dag = os.environ.get("AIRFLOW_CTX_DAG_ID")
+    if dag:
+        return f"airflow:{dag}.{os.environ.get('AIRFLOW_CTX_TASK_ID', '')}"
+    return user_default()
+
+
+@contextlib.contextmanager
+def connect(url: str | None = None, role: str | None = "kenshin_loader",
+            autocommit: bool = False, user: str | None = None,
+            purpose: str | None = None) -> Iterator[psycopg.Connection]:
+    """A connection acting as `role` (least privilege: the loader by default),
+    on behalf of the application user `user` (default `app_user()`), which
+    the audit trail records beside the role and the login. Staff state the
+    `purpose` of their access: the database refuses them a person's record
+    without one, and records it with every record they read."""
+    conn = psycopg.connect(url or database_url(), autocommit=autocommit)
+    try:
+        conn.execute("set timezone = 'Asia/Tokyo'")
+        conn.execute("select set_config('kenshin.app_user', %s, false)", (user or app_user(),))
+        if purpose:
+            conn.execute("select set_config('kenshin.purpose', %s, false)", (purpose,))
+        if role:
+            conn.execute(sql.SQL("set role {}").format(sql.Identifier(role)))
+        if not autocommit:
+            conn.commit()
+        yield conn
+    finally:
+        conn.close()
+
+
+# --- migrations (Alembic) ---------------------------------------------------
+
+def alembic_config(url: str):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(SQL_DIR / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", sqlalchemy_url(url).replace("%", "%%"))
+    return cfg
+
+
+def migrate(url: str | None = None, revision: str = "head") -> None:
+    """Bring the schema up to `revision` with Alembic (migrations in include/sql)."""
+    from alembic import command
+
+    url = url or database_url()
+    ensure_database(url)
+    command.upgrade(alembic_config(url), revision)

@@ -1,0 +1,92 @@
+"""The annual ministry report (地域保健・健康増進事業報告, 健康増進編, がん検診).
+
+Writes `reports/ministry_report_FY{year}.csv` (CP932, for the ministry's
+upload) and `.xlsx` (one sheet per exam type, for staff) from
+`stats.ministry_report`: the published, suppressed statistics, read as
+`kenshin_stats` (the report can only contain what statistics staff may see).
+A suppressed count is written as `*` (DOMAIN.md: shown as suppressed, never as 0).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+
+from kenshin.platform import config, db
+from kenshin.programmes import rules as programmes
+
+COLUMNS = (
+    ("fiscal_year", "年度"), ("exam_type", "検診種別"), ("sex", "性別"), ("age_band", "年齢階級"),
+    ("first_time", "初回・非初回"), ("screened", "受診者数"), ("needing_detailed_exam", "要精検者数"),
+    ("prev_needing_detailed_exam", "前年度要精検者数"), ("prev_cancer", "がんであった者"),
+    ("prev_suspected", "がんの疑いのある者又は未確定の者"), ("prev_other_disease", "がん以外の疾患であった者"),
+    ("prev_no_abnormality", "異常認めず"), ("prev_not_attended", "精検未受診"), ("prev_unknown", "精検未把握"),
+)
+SUPPRESSED = "*"
+_SEX = {"1": "男", "2": "女", "all": "計"}
+_FIRST = {"first": "初回", "repeat": "非初回", "all": "計"}
+
+
+def reports_dir() -> Path:
+    path = config.data_dir() / "reports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _rows(url: str, fiscal_year: int) -> list[list[str]]:
+    names = [c for c, _ in COLUMNS]
+    with db.connect(url, role="kenshin_stats") as conn:
+        cur = conn.execute(
+            f"""select {", ".join(names)}, {", ".join(f"{c}_suppressed" for c in names[5:])}
+                  from stats.ministry_report where fiscal_year = %s
+                 order by exam_type, sex, age_band = 'all', age_band, first_time""", (fiscal_year,))
+        out = []
+        for row in cur.fetchall():
+            values, flags = row[: len(names)], row[len(names):]
+            cells = [str(values[0]), values[1], _SEX.get(values[2], values[2]), "計" if values[3] == "all"
+                     else values[3], _FIRST.get(values[4], values[4])]
+            cells += [SUPPRESSED if flag else str(v if v is not None else 0)
+                      for v, flag in zip(values[5:], flags, strict=True)]
+            out.append(cells)
+    return out
+
+
+def report_fiscal_year(run_date) -> int:
+    """The fiscal year an annual run on `run_date` reports: the last one that ended."""
+    return programmes.fiscal_year(run_date) - 1
+
+
+def write_annual_report(fiscal_year: int, url: str | None = None) -> tuple[Path, Path]:
+    """Write the CSV and XLSX of one fiscal year; returns their paths."""
+    from openpyxl import Workbook
+
+    rows = _rows(url or db.database_url(), fiscal_year)
+    folder = reports_dir()
+    header = [label for _, label in COLUMNS]
+    buf = io.StringIO(newline="")
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    csv_path = folder / f"ministry_report_FY{fiscal_year}.csv"
+    atomic_write(csv_path, buf.getvalue().encode("cp932"))
+    book = Workbook()
+    book.remove(book.active)
+    names = {code: rule.name for code, rule in programmes.exam_types().items()}
+    for exam_type in sorted({r[1] for r in rows}) or ["-"]:
+        sheet = book.create_sheet(f"{exam_type} {names.get(exam_type, '')}"[:31])
+        sheet.append(header)
+        for r in (r for r in rows if r[1] == exam_type):
+            sheet.append([int(c) if c.isdigit() and i >= 5 else c for i, c in enumerate(r)])
+    xlsx_path = folder / f"ministry_report_FY{fiscal_year}.xlsx"
+    tmp = xlsx_path.with_suffix(".tmp")
+    book.save(tmp)
+    os.replace(tmp, xlsx_path)
+    return csv_path, xlsx_path
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)

@@ -1,0 +1,111 @@
+"""Running the dbt project (`dbt_project/`) against the warehouse.
+
+dbt reads its connection from environment variables (dbt_project/profiles.yml);
+this module derives them from a database URL, so the CLI, the tests and the
+demo build the marts exactly as the `marts_build` DAG does, and keeps dbt's
+work files inside the project's ignored work folder.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from kenshin.platform import db
+
+DBT_PROJECT = db.PROJECT_ROOT / "dbt_project"
+
+
+def dbt_env(url: str | None = None) -> dict[str, str]:
+    """KENSHIN_DBT_* variables of profiles.yml for the database at `url`."""
+    parts = urlsplit(url or db.database_url())
+    return {
+        "KENSHIN_DBT_HOST": parts.hostname or "127.0.0.1",
+        "KENSHIN_DBT_PORT": str(parts.port or 5432),
+        "KENSHIN_DBT_USER": unquote(parts.username or "postgres"),
+        "KENSHIN_DBT_PASSWORD": unquote(parts.password or ""),
+        "KENSHIN_DBT_DBNAME": parts.path.lstrip("/") or db.DATABASE_NAME,
+        # no JIT for dbt's sessions (tests too): compiling costs more than it saves here
+        "PGOPTIONS": "-c jit=off",
+    }
+
+
+def run_dbt(args: list[str], url: str | None = None, *, vars: dict | None = None):
+    """Run a dbt command in-process; returns dbt's result (`.success`)."""
+    import json
+
+    from dbt.cli.main import dbtRunner
+
+    os.environ.update(dbt_env(url))
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    target = db.work_dir() / "dbt" / "target"
+    logs = db.work_dir() / "dbt" / "logs"
+    full = [*args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
+            "--target-path", str(target), "--log-path", str(logs)]
+    if vars:
+        full += ["--vars", json.dumps(vars)]
+    return dbtRunner().invoke(full)
+
+
+MANIFEST = db.work_dir() / "dbt" / "target" / "manifest.json"
+BUILD_SCHEMA, PUBLISHED_SCHEMA = "stats_build", "stats"
+# columns the incremental stats models keep for their next run, not statistics
+BOOKKEEPING = ("facts_in_year", "built_at", "policy")
+
+
+def parse(url: str | None = None) -> None:
+    """Write the manifest Cosmos renders `marts_build` from (no `dbt ls` at DAG parse)."""
+    result = run_dbt(["parse", "--quiet"], url)
+    if not result.success:
+        raise RuntimeError("dbt parse failed; see .local/dbt/logs/dbt.log")
+
+
+def ensure_manifest(url: str | None = None) -> None:
+    """Parse the project when the manifest is missing or older than a project file."""
+    newest = max(p.stat().st_mtime for p in DBT_PROJECT.rglob("*")
+                 if p.is_file() and "target" not in p.parts and "logs" not in p.parts)
+    if not MANIFEST.exists() or MANIFEST.stat().st_mtime < newest:
+        parse(url)
+
+
+def build(url: str | None = None, *, vars: dict | None = None, full_refresh: bool = False) -> bool:
+    """`dbt build` (seeds, models, tests); publish the statistics when all passed.
+    The intermediate models are incremental; `full_refresh` rebuilds them whole
+    (after a change of the models' logic or of a closed year's ledger)."""
+    ok = run_dbt(["build", "--quiet", *(["--full-refresh"] if full_refresh else [])], url, vars=vars).success
+    if ok:
+        publish_stats(url)
+    return ok
+
+
+def docs(url: str | None = None) -> Path:
+    """`dbt docs generate`: the project's documentation site (every model and column)."""
+    result = run_dbt(["docs", "generate", "--quiet"], url)
+    if not result.success:
+        raise RuntimeError("dbt docs generate failed; see .local/dbt/logs/dbt.log")
+    return db.work_dir() / "dbt" / "target" / "index.html"
+
+
+def publish_stats(url: str | None = None) -> list[str]:
+    """Copy every table dbt built in `stats_build` into `stats`, replacing the
+    published ones, in one transaction: readers see the old statistics or the
+    new ones, never half of each. Called only after the whole build and all its
+    tests passed. The build tables stay (they are incremental); their
+    bookkeeping columns are not published."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(url or db.database_url()) as conn:
+        tables = [r[0] for r in conn.execute(
+            "select tablename from pg_tables where schemaname = %s order by tablename", (BUILD_SCHEMA,))]
+        for name in tables:
+            columns = [r[0] for r in conn.execute(
+                "select column_name from information_schema.columns where table_schema = %s and table_name = %s "
+                "order by ordinal_position", (BUILD_SCHEMA, name)) if r[0] not in BOOKKEEPING]
+            published, built = sql.Identifier(PUBLISHED_SCHEMA, name), sql.Identifier(BUILD_SCHEMA, name)
+            conn.execute(sql.SQL("drop table if exists {}").format(published))
+            conn.execute(sql.SQL("create table {} as select {} from {}").format(
+                published, sql.SQL(", ").join(map(sql.Identifier, columns)), built))
+            conn.execute(sql.SQL("grant select on {} to kenshin_stats").format(published))
+    return tables
