@@ -42,18 +42,18 @@ WORKDIR /app
 # of on every process start.
 COPY pyproject.toml uv.lock ./
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-dev --no-install-project --compile-bytecode
+    uv sync --frozen --no-dev --no-group lab --no-install-project --compile-bytecode
 
 # Then the project. `uv sync` installs `kenshin` in editable mode on purpose:
 # the package finds include/config and include/sql relative to its source
-# (kenshin.db.PROJECT_ROOT), which a built wheel would not contain.
+# (kenshin.platform.paths.PROJECT_ROOT), which a built wheel would not contain.
 COPY include ./include
 COPY dags ./dags
 COPY plugins ./plugins
 COPY dbt_project ./dbt_project
 COPY expectations ./expectations
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-dev --no-group bench --compile-bytecode \
+    uv sync --frozen --no-dev --no-group lab --compile-bytecode \
     && python -m compileall -q include dags plugins
 # The Cosmos manifest is built here (`dbt parse`, no database needed), so DAG
 # parsing never runs `dbt ls` (ARCHITECTURE.md, STACK.md).

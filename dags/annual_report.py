@@ -12,15 +12,15 @@ By hand: `kenshin report annual --fiscal-year 2025`.
 
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import CronDataIntervalTimetable, dag, task
 
-from kenshin_airflow import DEFAULT_ARGS, STATS, TIMEZONE
+from kenshin_airflow.assets import STATS
+from kenshin_airflow.policy import DEFAULT_ARGS, START_DATE, TIMEZONE
 
 
 @dag(
     schedule=CronDataIntervalTimetable("0 7 1 7 *", timezone=TIMEZONE),
-    start_date=pendulum.datetime(2026, 4, 1, tz=TIMEZONE),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
@@ -32,10 +32,10 @@ def annual_report():
     def write_report(data_interval_end=None) -> list[str]:
         """The tables of the fiscal year that ended before this run."""
         from kenshin.reporting.annual_report import report_fiscal_year, write_annual_report
-        from kenshin_airflow import warehouse_url
+        from kenshin_airflow.connection import warehouse_url
 
         year = report_fiscal_year(data_interval_end.in_timezone(TIMEZONE).date())
-        return [str(p) for p in write_annual_report(year, warehouse_url())]
+        return [str(p) for p in write_annual_report(year, url=warehouse_url())]
 
     write_report()
 

@@ -22,7 +22,7 @@ Replay by hand: `kenshin ingest --report out.jsonl FILE...` runs the same code.
 from __future__ import annotations
 
 from kenshin.platform import config
-from kenshin_airflow import SCREENINGS
+from kenshin_airflow.assets import SCREENINGS
 from kenshin_airflow.ingest_dag import IngestDagSpec, build_ingest_dag
 
 clinic_ingest = build_ingest_dag(IngestDagSpec(

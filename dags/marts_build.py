@@ -19,30 +19,16 @@ Gate tasks are never retried. Replay by hand: `kenshin marts build`.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-import pendulum
 from airflow.sdk import dag, task
-from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-from cosmos.constants import InvocationMode, LoadMode, TestBehavior
-from cosmos.profiles import PostgresUserPasswordProfileMapping
 
-from kenshin.reporting.marts import DBT_PROJECT, MANIFEST
-from kenshin_airflow import (
-    CONN_ID,
-    DEFAULT_ARGS,
-    GATE_RETRIES,
-    PERSON_LEDGER,
-    SCREENINGS,
-    STATS,
-    TIMEZONE,
-)
+from kenshin_airflow.assets import PERSON_LEDGER, SCREENINGS, STATS
+from kenshin_airflow.dbt_group import dbt_task_group
+from kenshin_airflow.policy import DEFAULT_ARGS, GATE_RETRIES, START_DATE
 
 
 @dag(
     schedule=(PERSON_LEDGER | SCREENINGS),
-    start_date=pendulum.datetime(2026, 4, 1, tz=TIMEZONE),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
@@ -50,34 +36,23 @@ from kenshin_airflow import (
     doc_md=__doc__,
 )
 def marts_build():
-    dbt = DbtTaskGroup(
-        group_id="dbt",
-        project_config=ProjectConfig(dbt_project_path=DBT_PROJECT, manifest_path=MANIFEST, install_dbt_deps=False),
-        profile_config=ProfileConfig(
-            profile_name="kenshin", target_name="warehouse",
-            profile_mapping=PostgresUserPasswordProfileMapping(conn_id=CONN_ID, profile_args={"schema": "marts"})),
-        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_ALL),
-        execution_config=ExecutionConfig(invocation_mode=InvocationMode.DBT_RUNNER,
-                                         dbt_executable_path=str(Path(sys.executable).parent / "dbt")),
-        # every dbt task is part of the gate: a failure is final (no retries)
-        operator_args={"retries": GATE_RETRIES},
-    )
+    dbt = dbt_task_group()
 
     @task(outlets=[STATS], retries=GATE_RETRIES)
     def publish_stats() -> list[str]:
         """Move the tested statistics into `stats` in one transaction."""
         from kenshin.reporting.marts import publish_stats as publish
-        from kenshin_airflow import warehouse_url
+        from kenshin_airflow.connection import warehouse_url
 
-        return publish(warehouse_url())
+        return publish(url=warehouse_url())
 
     @task
     def render_charts() -> list[str]:
         """Statistics pictures of the latest published fiscal year (PNG + HTML)."""
         from kenshin.reporting import charts
-        from kenshin_airflow import warehouse_url
+        from kenshin_airflow.connection import warehouse_url
 
-        result = charts.render(None, warehouse_url())
+        result = charts.render(None, url=warehouse_url())
         return [str(p) for p in result.files] if result else []
 
     dbt >> publish_stats() >> render_charts()

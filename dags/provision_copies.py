@@ -14,15 +14,14 @@ By hand: `kenshin provision export --as-of 2026-10-31`.
 
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import CronDataIntervalTimetable, dag, task
 
-from kenshin_airflow import DEFAULT_ARGS, TIMEZONE
+from kenshin_airflow.policy import DEFAULT_ARGS, START_DATE, TIMEZONE
 
 
 @dag(
     schedule=CronDataIntervalTimetable("0 3 1 * *", timezone=TIMEZONE),
-    start_date=pendulum.datetime(2026, 4, 1, tz=TIMEZONE),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
@@ -34,9 +33,9 @@ def provision_copies():
     def export(data_interval_end=None) -> dict:
         """The month that ended before this run."""
         from kenshin.exchange import provision_copies as provision
-        from kenshin_airflow import warehouse_url
+        from kenshin_airflow.connection import warehouse_url
 
-        return provision.run_month_before(data_interval_end.in_timezone(TIMEZONE).date(), warehouse_url())
+        return provision.run_month_before(data_interval_end.in_timezone(TIMEZONE).date(), url=warehouse_url())
 
     export()
 

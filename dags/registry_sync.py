@@ -17,7 +17,7 @@ Replay by hand: `kenshin ingest --report out.jsonl FILE...` runs the same code.
 
 from __future__ import annotations
 
-from kenshin_airflow import PERSON_LEDGER
+from kenshin_airflow.assets import PERSON_LEDGER
 from kenshin_airflow.ingest_dag import IngestDagSpec, build_ingest_dag
 
 registry_sync = build_ingest_dag(IngestDagSpec(

@@ -19,17 +19,15 @@ By hand: `kenshin notices run --kind FOLLOWUP --as-of 2027-01-15 [--dry-run]`.
 
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import CronTriggerTimetable, dag, task
 
-from kenshin_airflow import DEFAULT_ARGS, TIMEZONE
-
-KINDS = ("VOUCHER", "INVITE", "FOLLOWUP", "FOLLOWUP2")
+from kenshin.platform.vocabulary import notice_kinds
+from kenshin_airflow.policy import DEFAULT_ARGS, START_DATE, TIMEZONE
 
 
 @dag(
     schedule=CronTriggerTimetable("0 8 * * *", timezone=TIMEZONE),
-    start_date=pendulum.datetime(2026, 4, 1, tz=TIMEZONE),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
@@ -43,7 +41,7 @@ def reminders():
         from airflow.sdk.exceptions import AirflowSkipException
 
         from kenshin.letters import notices
-        from kenshin_airflow import warehouse_url
+        from kenshin_airflow.connection import warehouse_url
 
         day = logical_date.in_timezone(TIMEZONE).date()
         due = notices.send_day(kind, day)
@@ -51,7 +49,7 @@ def reminders():
             raise AirflowSkipException(f"{kind} is sent on {due.isoformat()}")
         return notices.run(kind, day, url=warehouse_url())
 
-    send.expand(kind=list(KINDS))
+    send.expand(kind=list(notice_kinds()))
 
 
 reminders()

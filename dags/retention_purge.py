@@ -26,27 +26,17 @@ By hand: `kenshin purge plan|run [--dry-run] --as-of 2026-12-05`,
 
 from __future__ import annotations
 
-import datetime as dt
-
-import pendulum
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import CronDataIntervalTimetable, dag, task
 
-from kenshin.platform import config
-from kenshin_airflow import (
-    DEFAULT_ARGS,
-    EXTERNAL_SCREENINGS,
-    GATE_RETRIES,
-    PERSON_LEDGER,
-    SCREENINGS,
-    TIMEZONE,
-)
 from kenshin_airflow.approval import FourEyesApprovalOperator, plan_markdown
+from kenshin_airflow.assets import EXTERNAL_SCREENINGS, PERSON_LEDGER, SCREENINGS
+from kenshin_airflow.policy import DEFAULT_ARGS, GATE_RETRIES, START_DATE, TIMEZONE
 
 
 @dag(
     schedule=CronDataIntervalTimetable("0 2 5 * *", timezone=TIMEZONE),
-    start_date=pendulum.datetime(2026, 4, 1, tz=TIMEZONE),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
@@ -59,12 +49,10 @@ def retention_purge():
     def plan(data_interval_end=None, dag_run=None) -> dict:
         """Record the plan as of the interval's end (or continue that day's unfinished run)."""
         from kenshin.governance import retention
-        from kenshin_airflow import warehouse_url
         from kenshin_airflow.approval import requester
+        from kenshin_airflow.connection import warehouse_url
 
-        return retention.summary(retention.create_run(
-            warehouse_url(), data_interval_end.in_timezone(TIMEZONE).date(), requester(dag_run),
-            dag_run_id=dag_run.run_id))
+        return retention.summary(retention.create_run(data_interval_end.in_timezone(TIMEZONE).date(), requester(dag_run), dag_run_id=dag_run.run_id, url=warehouse_url()))
 
     @task.branch
     def approval_needed(plan: dict) -> str:
@@ -75,7 +63,6 @@ def retention_purge():
         plan_task_id="plan",
         subject="Retention purge: approve the deletion (消去の承認)",
         body="{{ plan_markdown(ti.xcom_pull(task_ids='plan')) }}",
-        response_timeout=dt.timedelta(days=config.load("retention")["purge"]["approval_timeout_days"]),
         retries=GATE_RETRIES,
     )
 
@@ -83,27 +70,27 @@ def retention_purge():
     def execute(plan: dict) -> dict:
         """Delete in bounded transactions; a retry continues where a killed one stopped."""
         from kenshin.governance import retention
-        from kenshin_airflow import warehouse_url
+        from kenshin_airflow.connection import warehouse_url
 
-        run = retention.execute(warehouse_url(), plan["run_id"])
+        run = retention.execute(plan["run_id"], url=warehouse_url())
         return {"deleted_rows": run["deleted_rows"]}
 
     @task(retries=GATE_RETRIES, outlets=[SCREENINGS, EXTERNAL_SCREENINGS, PERSON_LEDGER])
     def verify(plan: dict, executed: dict) -> dict:
         """The gate: nothing past retention anywhere; fails (no retry) otherwise."""
         from kenshin.governance import retention
-        from kenshin_airflow import warehouse_url
+        from kenshin_airflow.connection import warehouse_url
 
-        run = retention.verify(warehouse_url(), plan["run_id"])
+        run = retention.verify(plan["run_id"], url=warehouse_url())
         return {"state": run["state"], "deleted_rows": run["deleted_rows"]}
 
     @task
     def record(plan: dict, verified: dict) -> dict:
         """The purge log's entry for this run, as counts (no personal data)."""
         from kenshin.governance import retention
-        from kenshin_airflow import warehouse_url
+        from kenshin_airflow.connection import warehouse_url
 
-        return retention.record(warehouse_url(), plan["run_id"])
+        return retention.record(plan["run_id"], url=warehouse_url())
 
     under_threshold = EmptyOperator(task_id="under_threshold")
     planned = plan()

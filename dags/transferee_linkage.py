@@ -20,7 +20,8 @@ Policy: `include/config/linkage.yaml`. By hand: `kenshin linkage request --as-of
 
 from __future__ import annotations
 
-from kenshin_airflow import EXTERNAL_SCREENINGS
+from kenshin.exchange import queries as linkage_queries
+from kenshin_airflow.assets import EXTERNAL_SCREENINGS
 from kenshin_airflow.ingest_dag import IngestDagSpec, build_ingest_dag
 
 transferee_linkage = build_ingest_dag(IngestDagSpec(
@@ -32,5 +33,5 @@ transferee_linkage = build_ingest_dag(IngestDagSpec(
     doc_md=__doc__,
     tags=("linkage", "ingest"),
     publish_despite_rejections=True,
-    then=(("send_requests", "kenshin.exchange.queries:request"), ("delete_old_responses", "kenshin.exchange.queries:purge")),
+    then=(("send_requests", linkage_queries.request), ("delete_old_responses", linkage_queries.purge)),
 ))

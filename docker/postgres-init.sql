@@ -32,7 +32,7 @@ REVOKE ALL ON DATABASE airflow FROM PUBLIC;
 -- kenshin_loader, ... and gives the schemas to kenshin_owner.
 CREATE DATABASE kenshin;
 
--- Airflow works in the warehouse as kenshin_loader (kenshin.db.connect() does
+-- Airflow works in the warehouse as kenshin_loader (kenshin.platform.db.connect() does
 -- SET ROLE kenshin_loader), so its login must be a member. The role is made here
 -- the same way migration 0001 makes it (NOLOGIN; 0001 creates it only when
 -- missing) and gets its rights (CONNECT, schema grants) from the migrations.

@@ -44,7 +44,7 @@ def pytest_configure(config):
     # marts_build is rendered from the dbt manifest (no dbt ls at parse time)
     from kenshin.reporting import marts
 
-    marts.ensure_manifest(url)
+    marts.ensure_manifest(url=url)
 
 
 @pytest.fixture(scope="session")

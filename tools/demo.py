@@ -232,13 +232,13 @@ def main() -> None:
         purged = conn.execute("select deleted_rows, state from ops.purge_run order by run_id desc limit 1").fetchone()
     print(f"retention_purge: as of {PURGE_DAY}, {purged[0]} rows past retention deleted, {purged[1]} "
           f"({time.monotonic() - t0:.0f} s)")
-    future = retention.run(url, FUTURE_PURGE_DAY, "demo", dry_run=True)
+    future = retention.run(FUTURE_PURGE_DAY, "demo", dry_run=True, url=url)
 
     rows = _summary(url)
     indicators = _indicators(url)
     from kenshin.lab.evaluation import clinic_quality
 
-    quality = clinic_quality(url, db.work_dir() / "demo" / "data" / "truth")
+    quality = clinic_quality(db.work_dir() / "demo" / "data" / "truth", url=url)
     rows.append(("matching precision / recall (vs truth)", f"{quality.precision:.4f} / {quality.recall:.4f}"))
     width = max(len(k) for k, _ in rows)
     print("\n" + "-" * (width + 14))
@@ -267,7 +267,7 @@ def main() -> None:
     # Statistics pictures of the demo's fiscal year, from the published stats only.
     from kenshin.reporting import charts
 
-    pictures = charts.render(None, url)
+    pictures = charts.render(None, url=url)
     if pictures:
         print(f"\nstatistics pictures (kenshin report charts --fiscal-year {pictures.fiscal_year}):")
         for path in pictures.files:

@@ -8,6 +8,8 @@ hold personal data.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
+import importlib.util
 import json
 import logging
 import sys
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from kenshin.platform import db
+from kenshin.platform import db, vocabulary
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -57,20 +59,6 @@ def db_migrate(revision: str) -> None:
 
 
 @main.command()
-@click.option("--residents", type=int, default=20_000, show_default=True)
-@click.option("--seed", type=int, default=1, show_default=True)
-@click.option("--out", type=click.Path(path_type=Path), required=True)
-@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default="2026-10-01", show_default=True)
-@click.option("--days", type=int, default=0, show_default=True)
-def synth(residents: int, seed: int, out: Path, start: dt.datetime, days: int) -> None:
-    """Write a reproducible synthetic city in the LAYOUTS.md formats (synthetic people only)."""
-    from kenshin.lab.synth import generate
-
-    summary = generate(residents, seed, out, start.date(), days)
-    click.echo(json.dumps(summary, ensure_ascii=False, default=str))
-
-
-@main.command()
 @click.option("--report", type=click.Path(path_type=Path), help="Write one JSON line per data record here.")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def ingest(report: Path | None, files: tuple[Path, ...]) -> None:
@@ -93,7 +81,7 @@ def ingest(report: Path | None, files: tuple[Path, ...]) -> None:
                 click.echo(json.dumps(result.summary(), ensure_ascii=False))
                 rejected |= result.status == "rejected"
                 if out:
-                    for record in record_outcomes(result, url):
+                    for record in record_outcomes(result, url=url):
                         out.write(json.dumps(record, ensure_ascii=False) + "\n")
     finally:
         if out:
@@ -219,7 +207,7 @@ def notices_group() -> None:
 
 
 @notices_group.command("run")
-@click.option("--kind", type=click.Choice(["VOUCHER", "INVITE", "FOLLOWUP", "FOLLOWUP2"]), required=True)
+@click.option("--kind", type=click.Choice(vocabulary.notice_kinds()), required=True)
 @click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), required=True, help="The mailing day.")
 @click.option("--dry-run", is_flag=True, help="Counts only: record nothing, write no file.")
 @click.option("--encoding", type=click.Choice(["cp932", "utf-8"]), help="The vendor CSV's (default: config).")
@@ -243,20 +231,6 @@ def linkage_request(as_of: dt.datetime) -> None:
     from kenshin.exchange import queries as linkage
 
     click.echo(json.dumps(linkage.request(as_of.date()), ensure_ascii=False))
-
-
-@main.group("exchange")
-def exchange_group() -> None:
-    """The network simulator (demo and tests only): the other municipalities' side."""
-
-
-@exchange_group.command("simulate")
-@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), required=True, help="The simulated day.")
-def exchange_simulate(as_of: dt.datetime) -> None:
-    """Answer the request files in the outbox; write the responses due by that day to the inbox."""
-    from kenshin.lab import network_simulator as exchange
-
-    click.echo(json.dumps(exchange.simulate(as_of.date()), ensure_ascii=False))
 
 
 @main.group("provision")
@@ -298,9 +272,9 @@ def purge_plan(as_of: dt.datetime, dry_run: bool, by: str | None) -> None:
     from kenshin.governance import retention
 
     if dry_run:
-        _echo_purge(retention.run(None, as_of.date(), by or db.user_default(), dry_run=True))
+        _echo_purge(retention.run(as_of.date(), by or db.user_default(), dry_run=True))
     else:
-        _echo_purge(retention.create_run(None, as_of.date(), by or db.user_default()))
+        _echo_purge(retention.create_run(as_of.date(), by or db.user_default()))
 
 
 @purge_group.command("approve")
@@ -312,7 +286,7 @@ def purge_approve(run_id: int, reject: bool, by: str | None) -> None:
     from kenshin.governance import retention
 
     try:
-        _echo_purge(retention.approve(None, run_id, by or db.user_default(), reject=reject))
+        _echo_purge(retention.approve(run_id, by or db.user_default(), reject=reject))
     except retention.PurgeError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -327,7 +301,7 @@ def purge_run(as_of: dt.datetime, dry_run: bool, by: str | None) -> None:
     from kenshin.governance import retention
 
     try:
-        result = retention.run(None, as_of.date(), by or db.user_default(), dry_run=dry_run)
+        result = retention.run(as_of.date(), by or db.user_default(), dry_run=dry_run)
     except retention.PurgeError as exc:
         raise click.ClickException(str(exc)) from None
     _echo_purge(result)
@@ -455,16 +429,17 @@ def report_charts(fiscal_year: int | None) -> None:
         click.echo(str(path))
 
 
-@main.command()
-@click.argument("part", type=click.Choice(["registry", "clinic", "marts", "notices", "purge", "all"]), default="all")
-@click.option("--residents", type=int, default=1_560_000, show_default=True)
-@click.option("--work", type=click.Path(path_type=Path), default=None, help="Scratch folder.")
-def bench(part: str, residents: int, work: Path | None) -> None:
-    """City-scale benchmarks (make bench); prints a table and JSON."""
-    from kenshin.lab import bench as bench_module
+def _add_lab_commands() -> None:
+    """`synth`, `bench` and `exchange simulate` come from the lab (kenshin.lab.cli)
+    where it is installed (make demo, test, bench); the production image and
+    wheel leave it out, and the commands are simply not there."""
+    if importlib.util.find_spec("kenshin.lab") is None:
+        return
+    for command in importlib.import_module("kenshin.lab.cli").COMMANDS:
+        main.add_command(command)
 
-    bench_module.run(part, residents, work or db.work_dir() / "bench")
 
+_add_lab_commands()
 
 if __name__ == "__main__":
     main()

@@ -11,6 +11,7 @@ refused and the task fails, leaving the plan waiting for a proper approver
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator
@@ -22,6 +23,14 @@ SCHEDULER = "scheduler"
 def requester(dag_run) -> str:
     """Who asked for the run: the user who triggered it, or the scheduler."""
     return getattr(dag_run, "triggering_user_name", None) or SCHEDULER
+
+
+def approval_timeout() -> dt.timedelta:
+    """How long a plan waits for its approver (retention.yaml
+    `purge.approval_timeout_days`); unanswered, the task fails and the plan stays."""
+    from kenshin.platform import config
+
+    return dt.timedelta(days=config.load("retention")["purge"]["approval_timeout_days"])
 
 
 def plan_markdown(plan: dict) -> str:
@@ -38,19 +47,20 @@ class FourEyesApprovalOperator(ApprovalOperator):
     requester; the decision is written to the purge log (`kenshin.governance.retention`)."""
 
     def __init__(self, *, plan_task_id: str, **kwargs: Any) -> None:
+        kwargs.setdefault("response_timeout", approval_timeout())
         super().__init__(**kwargs)
         self.plan_task_id = plan_task_id
 
     def execute_complete(self, context, event: dict[str, Any]) -> Any:
         from kenshin.governance import retention
-        from kenshin_airflow import warehouse_url
+        from kenshin_airflow.connection import warehouse_url
 
         result = super().execute_complete(context=context, event=event)
         plan = context["ti"].xcom_pull(task_ids=self.plan_task_id)
         user = (event.get("responded_by_user") or {}).get("name") or "unknown"
         rejected = result["chosen_options"] != [self.APPROVE]
         try:
-            retention.approve(warehouse_url(), plan["run_id"], user, reject=rejected)
+            retention.approve(plan["run_id"], user, reject=rejected, url=warehouse_url())
         except retention.PurgeError as exc:
             raise AirflowFailException(str(exc)) from None
         return result

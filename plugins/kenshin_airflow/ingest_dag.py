@@ -9,12 +9,15 @@ Asset and what a rejected file means for the rest differ; they are the spec.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 
-import pendulum
 from airflow.sdk import Asset, CronDataIntervalTimetable, dag, task
 
-from kenshin_airflow import DEFAULT_ARGS, GATE_RETRIES, TIMEZONE, AlertedFailure, warehouse_url
+from kenshin_airflow.connection import warehouse_url
+from kenshin_airflow.failure import AlertedFailure
+from kenshin_airflow.policy import DEFAULT_ARGS, GATE_RETRIES, START_DATE, TIMEZONE
 
 
 @dataclass(frozen=True)
@@ -34,10 +37,10 @@ class IngestDagSpec:
     publish_despite_rejections: bool = False
     # Files loaded side by side (mapped tasks at once); 1 keeps file order.
     parallel_files: int = 1
-    # Daily steps after the loads, in order: (task_id, "module:function"); each
-    # function takes the run's business date (Asia/Tokyo) and the warehouse URL.
-    then: tuple[tuple[str, str], ...] = ()
-    start_date: pendulum.DateTime = field(default_factory=lambda: pendulum.datetime(2026, 4, 1, tz=TIMEZONE))
+    # Daily steps after the loads, in order: (task_id, function); each function
+    # takes the run's business date (Asia/Tokyo) and `url=` the warehouse URL.
+    then: tuple[tuple[str, Callable[..., dict]], ...] = ()
+    start_date: dt.datetime = START_DATE
 
 
 def build_ingest_dag(spec: IngestDagSpec):
@@ -57,7 +60,7 @@ def build_ingest_dag(spec: IngestDagSpec):
             """Files of this interval (and any late ones) not yet processed."""
             from kenshin.ingest.inbox import due_files
 
-            return due_files(warehouse_url(), spec.sources, data_interval_end)
+            return due_files(spec.sources, data_interval_end, url=warehouse_url())
 
         # In the order find_due_files gives (each task first loads any earlier
         # due file), `parallel_files` at a time. The task runs the GX gate, so
@@ -67,13 +70,13 @@ def build_ingest_dag(spec: IngestDagSpec):
             """Gate and load one file (after any earlier due file); a rejected file
             fails the task, final."""
             from kenshin.ingest.inbox import ingest_in_order
-            from kenshin.platform.alerts import rejection_message
+            from kenshin.ingest.rejections import rejection_message
 
             url = warehouse_url()
-            result = ingest_in_order(url, list(files), path, run_id=run_id)
+            result = ingest_in_order(list(files), path, run_id=run_id, url=url)
             if result.status == "rejected":
                 # the alert names the file and the failed expectations or line and field
-                raise AlertedFailure(rejection_message(result, url))
+                raise AlertedFailure(rejection_message(result, url=url))
             return result.summary()
 
         @task(task_id=spec.publish_task_id, outlets=[spec.asset],
@@ -95,21 +98,18 @@ def build_ingest_dag(spec: IngestDagSpec):
                     loaded.append(value)
             return run_totals(loaded)
 
-        def step(task_id: str, target: str):
+        def step(task_id: str, function: Callable[..., dict]):
             @task(task_id=task_id, trigger_rule="all_done")
             def run_step(data_interval_end=None) -> dict:
-                import importlib
-
-                module, function = target.split(":")
                 day = data_interval_end.in_timezone(TIMEZONE).date()
-                return getattr(importlib.import_module(module), function)(day, warehouse_url())
+                return function(day, url=warehouse_url())
 
             return run_step()
 
         due = find_due_files()
         last = publish(ingest.partial(files=due).expand(path=due))
-        for task_id, target in spec.then:
-            current = step(task_id, target)
+        for task_id, function in spec.then:
+            current = step(task_id, function)
             last >> current
             last = current
 

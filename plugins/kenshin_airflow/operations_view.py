@@ -7,7 +7,7 @@ Airflow sign-in: the app depends on Airflow's own `get_user` (the JWT of the
 `_token` cookie the UI sets at sign-in, or an `Authorization: Bearer` token from
 `POST /auth/token`), so an unauthenticated request is refused with 401.
 
-The page is kenshin.reporting.operations_page' overview of ops (read as kenshin_auditor: no
+The page is kenshin.reporting.operations_page's overview of ops (read as kenshin_auditor: no
 personal data) plus links to the DAG runs, resolved in Airflow's metadata.
 """
 
@@ -21,7 +21,8 @@ from airflow.api_fastapi.core_api.security import get_user
 from fastapi import Depends, FastAPI, HTTPException, Query
 from fastapi.responses import HTMLResponse
 
-from kenshin_airflow import CONN_ID, TIMEZONE, url_of_connection
+from kenshin_airflow.connection import CONN_ID, url_of_connection
+from kenshin_airflow.policy import TIMEZONE
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ def create_app() -> FastAPI:
             first = operations.month_of(month)
         except ValueError:
             raise HTTPException(status_code=422, detail="month must be YYYY-MM") from None
-        view = operations.overview(_warehouse_url(), first)
+        view = operations.overview(first, url=_warehouse_url())
         try:
             links, runs = dag_runs(first, view.run_ids)
         except Exception as exc:  # the page still shows the files without the links

@@ -77,7 +77,7 @@ def test_a_failed_gate_alerts_once_with_the_file_and_the_expectation(db_url, air
     from kenshin.reporting import operations_page as operations
     from kenshin_airflow.operations_view import dag_runs
 
-    view = operations.overview(db_url)
+    view = operations.overview(url=db_url)
     assert view.run_ids == [run.run_id]
     links, runs = dag_runs(view.month, view.run_ids)
     assert links == {run.run_id: f"/dags/clinic_ingest/runs/{quote(run.run_id, safe='')}"}
@@ -104,7 +104,7 @@ class Collect(logging.Handler):
 
 
 def test_any_failed_task_alerts_without_database_details(webhook):
-    from kenshin_airflow import notify_failure
+    from kenshin_airflow.failure import notify_failure
 
     class FakeTi:
         dag_id, task_id, map_index, log_url = "marts_build", "publish_stats", -1, "http://x/log"

@@ -6,7 +6,7 @@ pytestmark = pytest.mark.dag
 
 
 def test_connection_with_tls_options_and_a_password_needing_quotes(monkeypatch):
-    from kenshin_airflow import warehouse_url
+    from kenshin_airflow.connection import warehouse_url
 
     monkeypatch.setenv("AIRFLOW_CONN_KENSHIN", "postgres://loader:p%40ss%2Fw@db.internal:5433/kenshin"
                                                "?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem")
@@ -15,7 +15,7 @@ def test_connection_with_tls_options_and_a_password_needing_quotes(monkeypatch):
 
 
 def test_safe_error_text_drops_database_details():
-    from kenshin_airflow import safe_error_text
+    from kenshin_airflow.failure import safe_error_text
 
     class Diag:
         message_primary = 'duplicate key value violates unique constraint "person_pkey"'

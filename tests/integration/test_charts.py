@@ -27,7 +27,7 @@ def _stats_with_two_years(url: str) -> None:
             insert_screening(conn, f"{i:010d}", "04", dt.date(2024, 10, 1), 100 + i)
         for i in (6, 7, 8, 9, 10):
             insert_screening(conn, f"{i:010d}", "07", dt.date(2024, 11, 1), 200 + i)
-    assert build(url)
+    assert build(url=url)
 
 
 def _svg(fig) -> str:
@@ -39,7 +39,7 @@ def _svg(fig) -> str:
 def test_charts_draw_every_suppressed_cell_as_suppressed(db_url, tmp_path, monkeypatch):
     monkeypatch.setenv("KENSHIN_DATA_DIR", str(tmp_path))
     _stats_with_two_years(db_url)
-    result = charts.render(2025, db_url)
+    result = charts.render(2025, url=db_url)
     assert result.fiscal_year == 2025
     assert sorted(p.name for p in result.files) == [
         "indicators_FY2025.png", "participation_FY2025.png", "statistics_FY2025.html", "trends_FY2025.png"]
@@ -104,9 +104,9 @@ def test_charts_draw_every_suppressed_cell_as_suppressed(db_url, tmp_path, monke
     listed = re.findall(r'data-id="([^"]+)" data-suppressed="true"', page)
     assert sorted(listed) == sorted(c.gid for c in result.cells if c.suppressed)
     assert not re.search(r'data-suppressed="true"[^>]*>(?:<td>[^<]*</td>){2}<td>0</td>', page)
-    assert charts.render(2019, db_url) is None  # a year with nothing published draws nothing
+    assert charts.render(2019, url=db_url) is None  # a year with nothing published draws nothing
 
 
 def test_nothing_published_yet_draws_nothing(db_url, tmp_path, monkeypatch):
     monkeypatch.setenv("KENSHIN_DATA_DIR", str(tmp_path))
-    assert charts.render(None, db_url) is None
+    assert charts.render(None, url=db_url) is None

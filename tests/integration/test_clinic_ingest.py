@@ -53,7 +53,7 @@ def load(url, path):
 
 def outcomes(url, result) -> dict[int, tuple[str, str | None]]:
     """Per clinic line (file line - 1): (outcome, addressee_id)."""
-    return {r["line_no"] - 1: (r["outcome"], r["addressee_id"]) for r in record_outcomes(result, url)}
+    return {r["line_no"] - 1: (r["outcome"], r["addressee_id"]) for r in record_outcomes(result, url=url)}
 
 
 def reasons(url, load_id) -> dict[int, str]:

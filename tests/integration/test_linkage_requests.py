@@ -61,20 +61,20 @@ def requests(url) -> list[tuple]:
 
 def test_each_move_in_is_asked_about_once_after_the_lag_window(arrivals, tmp_path):
     # lag 90 days: April 1 + 90 = June 30
-    assert linkage.request(D(2026, 6, 29), arrivals)["queued"] == 0
-    day_n = linkage.request(D(2026, 6, 30), arrivals)
+    assert linkage.request(D(2026, 6, 29), url=arrivals)["queued"] == 0
+    day_n = linkage.request(D(2026, 6, 30), url=arrivals)
     assert day_n["queued"] == 1 and len(day_n["files"]) == 1
     assert requests(arrivals) == [
         # targets of cancer screenings only (kept 5 years): FY2021 to the move-in's FY2026
         ("0000000001", "131016", 2021, 2026, "sent", "shokai_req_20260630_001.csv")]
-    assert linkage.request(D(2026, 6, 30), arrivals)["queued"] == 0     # the same day again
-    july = linkage.request(D(2026, 7, 9), arrivals)                     # April 10 + 90
+    assert linkage.request(D(2026, 6, 30), url=arrivals)["queued"] == 0     # the same day again
+    july = linkage.request(D(2026, 7, 9), url=arrivals)                     # April 10 + 90
     assert july["queued"] == 1
     assert [r[0] for r in requests(arrivals)] == ["0000000001", "0000000004"]
     # a target of hepatitis (kept for life): from the network's first year
     assert requests(arrivals)[1][1:4] == ("011002", 2017, 2026)
     for day in (D(2026, 7, 10), D(2026, 12, 1)):
-        assert linkage.request(day, arrivals)["queued"] == 0
+        assert linkage.request(day, url=arrivals)["queued"] == 0
 
     lines = (tmp_path / "outbox" / "linkage" / "shokai_req_20260630_001.csv").read_text(encoding="utf-8")
     rows = list(csv.reader(lines.splitlines()))
@@ -85,7 +85,7 @@ def test_each_move_in_is_asked_about_once_after_the_lag_window(arrivals, tmp_pat
 
 def test_request_files_hold_at_most_the_configured_number(arrivals, monkeypatch, tmp_path):
     monkeypatch.setattr(linkage, "policy", lambda: {**linkage.config.load("linkage"), "max_requests_per_file": 1})
-    result = linkage.request(D(2026, 7, 9), arrivals)
+    result = linkage.request(D(2026, 7, 9), url=arrivals)
     assert result["queued"] == 2
     assert sorted(p.rsplit("/", 1)[1] for p in result["files"]) == [
         "shokai_req_20260709_001.csv", "shokai_req_20260709_002.csv"]

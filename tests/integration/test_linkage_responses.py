@@ -28,7 +28,7 @@ def sent(db_url, inbox):
         for i in (1, 2, 3):
             insert_person(conn, f"{i:010d}", 1, D(1982 - i, 5, 5), valid_from=D(2026, 4, 1))
             insert_event(conn, f"{i:010d}", "02", D(2026, 4, 1), i)
-    linkage.request(D(2026, 6, 30), db_url)
+    linkage.request(D(2026, 6, 30), url=db_url)
     return db_url
 
 
@@ -77,8 +77,8 @@ def test_answers_no_record_and_bad_rows(sent, inbox):
     # deletion: the configured days after the answers were applied, no payload is left
     with psycopg.connect(sent) as conn:
         conn.execute("update ops.load_manifest set finished_at = '2026-07-16 10:00+09' where source = 'shokai_res'")
-    assert linkage.purge(D(2026, 8, 14), sent) == {"loads": 0, "rows_deleted": 0}
-    assert linkage.purge(D(2026, 8, 15), sent) == {"loads": 2, "rows_deleted": 6}
+    assert linkage.purge(D(2026, 8, 14), url=sent) == {"loads": 0, "rows_deleted": 0}
+    assert linkage.purge(D(2026, 8, 15), url=sent) == {"loads": 2, "rows_deleted": 6}
     with psycopg.connect(sent) as conn:
         assert conn.execute("select count(*) from landing.shokai_res").fetchone()[0] == 0
         assert conn.execute("select loads, rows_deleted from ops.linkage_deletion").fetchall() == [(2, 6)]
@@ -110,13 +110,13 @@ def test_manual_pending_errors_with_backoff_and_expiry(sent, inbox):
     # 09 again and again: 1, 3, 7 days, then failed
     day, number = D(2026, 7, 2), 2
     for attempts, wait in ((2, 3), (3, 7)):
-        linkage.request(day, sent)
+        linkage.request(day, url=sent)
         assert state(sent, "0000000002")[:2] == ("sent", attempts)
         ingest_file(shokai_res_file(inbox, f"{day:%Y%m%d}", number, [[r2, "09", "", "E01", "", "", ""]]),
                     url=sent)
         assert state(sent, "0000000002") == ("retry", attempts, day + dt.timedelta(days=wait), 0)
         day, number = day + dt.timedelta(days=wait), number + 1
-    linkage.request(day, sent)
+    linkage.request(day, url=sent)
     ingest_file(shokai_res_file(inbox, f"{day:%Y%m%d}", number, [[r2, "09", "", "E01", "", "", ""]]), url=sent)
     assert state(sent, "0000000002")[:2] == ("failed", 4)
 
@@ -124,8 +124,8 @@ def test_manual_pending_errors_with_backoff_and_expiry(sent, inbox):
     with psycopg.connect(sent) as conn:
         conn.execute("update ops.linkage_request set state = 'manual_pending', next_attempt_on = '2026-07-25' "
                      "where addressee_id = '0000000003'")
-    assert linkage.request(D(2026, 7, 24), sent)["expired"] == 0
-    assert linkage.request(D(2026, 7, 25), sent)["expired"] == 1
+    assert linkage.request(D(2026, 7, 24), url=sent)["expired"] == 0
+    assert linkage.request(D(2026, 7, 25), url=sent)["expired"] == 1
     with psycopg.connect(sent) as conn:
         assert conn.execute("select generation, state from ops.linkage_request where addressee_id = '0000000003' "
                             "order by generation").fetchall() == [(0, "expired"), (1, "sent")]
@@ -134,10 +134,10 @@ def test_manual_pending_errors_with_backoff_and_expiry(sent, inbox):
                      "where addressee_id = '0000000003'")
 
     # 3 never answers: expired after 30 days and asked once more, then expired for good
-    assert linkage.request(D(2026, 7, 29), sent)["states"].get("expired") is None
-    linkage.request(D(2026, 7, 30), sent)
+    assert linkage.request(D(2026, 7, 29), url=sent)["states"].get("expired") is None
+    linkage.request(D(2026, 7, 30), url=sent)
     assert state(sent, "0000000003")[::3] == ("sent", 1)
-    linkage.request(D(2026, 8, 29), sent)
+    linkage.request(D(2026, 8, 29), url=sent)
     with psycopg.connect(sent) as conn:
         assert conn.execute("select generation, state from ops.linkage_request where addressee_id = '0000000003' "
                             "order by generation").fetchall() == [(0, "expired"), (1, "expired")]

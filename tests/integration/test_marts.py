@@ -24,7 +24,7 @@ def rows(url: str, sql: str, *args):
 
 def test_stats_match_the_cohort_computed_by_hand(db_url):
     build_cohort(db_url)
-    assert build(db_url, vars={"suppress_below": 1})
+    assert build(vars={"suppress_below": 1}, url=db_url)
     got = {(sex, band): values for sex, band, *values in rows(db_url, f"""
         select sex, age_band, {", ".join(MEASURES)}, recall_rate, followup_rate, unknown_rate, detection_rate, ppv,
                meets_acceptable
@@ -65,7 +65,7 @@ def test_stats_match_the_cohort_computed_by_hand(db_url):
 
 def test_small_counts_are_suppressed_with_their_complements_and_stats_is_all_the_stats_role_sees(db_url):
     build_cohort(db_url)
-    assert build(db_url)  # the disclosure tests are part of the build
+    assert build(url=db_url)  # the disclosure tests are part of the build
     published = rows(db_url, f"""select sex, age_band, {", ".join(MEASURES)} from stats.process_indicators
                                   where fiscal_year = 2025 and exam_type = '04'""")
     for sex, band, *counts in published:
@@ -94,7 +94,7 @@ def test_the_gates_fail_on_a_duplicated_screening(db_url):
     marts_build DAG stops publication on them). The same id twice cannot even be
     stored: int_screening_enriched has a unique index on screening_id."""
     build_cohort(db_url)
-    assert run_dbt(["build", "--quiet"], db_url, vars={"suppress_below": 1}).success
+    assert run_dbt(["build", "--quiet"], vars={"suppress_below": 1}, url=db_url).success
     with psycopg.connect(db_url) as conn:
         with pytest.raises(psycopg.errors.UniqueViolation):
             with conn.transaction():
@@ -109,7 +109,7 @@ def test_the_gates_fail_on_a_duplicated_screening(db_url):
                                row_hash, built_at, change_watermark
                           from marts_staging.int_screening_enriched
                          where age_band is not null and exam_type = '04' limit 1""")
-    result = run_dbt(["test", "--select", "fct_screening", "reconcile_fct_screening_with_core"], db_url)
+    result = run_dbt(["test", "--select", "fct_screening", "reconcile_fct_screening_with_core"], url=db_url)
     assert not result.success
     failed = sorted(r.node.name for r in result.result if r.status == "fail")
     assert failed == ["reconcile_fct_screening_with_core", "reconcile_process_indicators_with_fct"]
@@ -163,10 +163,10 @@ def test_no_suppressed_cell_can_be_worked_back_and_the_gate_stops_a_leaky_table(
     build_cohort(db_url, MORE_MEN)
     # Without complementary suppression the men's 40-44 cell could be worked back:
     # the margin test fails the build and nothing is published.
-    assert not build(db_url, vars={"suppression_passes": 0})
+    assert not build(vars={"suppression_passes": 0}, url=db_url)
     with psycopg.connect(db_url) as conn:
         assert conn.execute("select to_regclass('stats.process_indicators')").fetchone()[0] is None
-    assert build(db_url)
+    assert build(url=db_url)
     with psycopg.connect(db_url) as conn:
         cur = conn.execute("select * from stats.process_indicators")
         names = [c.name for c in cur.description]
@@ -213,8 +213,8 @@ def test_annual_report_writes_the_published_tables_as_csv_and_xlsx(db_url, tmp_p
 
     monkeypatch.setenv("KENSHIN_DATA_DIR", str(tmp_path))
     build_cohort(db_url)
-    assert build(db_url)
-    csv_path, xlsx_path = write_annual_report(2025, db_url)
+    assert build(url=db_url)
+    csv_path, xlsx_path = write_annual_report(2025, url=db_url)
     table = list(csv.reader(io.StringIO(csv_path.read_bytes().decode("cp932"))))
     assert table[0][:6] == ["年度", "検診種別", "性別", "年齢階級", "初回・非初回", "受診者数"]
     total = [r for r in table[1:] if r[2:5] == ["計", "計", "計"]]
@@ -237,7 +237,7 @@ def test_an_incremental_build_after_changes_equals_a_full_rebuild(db_url):
                                fee_exempt, link_method, load_id, line_no)
                         values ('0000000007', '04', '2024-10-01', '1413050001', '1', false, 'fixture', 1, 100)""")
     policy = {"suppress_below": 1}
-    assert build(db_url, vars=policy)
+    assert build(vars=policy, url=db_url)
     with psycopg.connect(db_url) as conn:
         first_build = conn.execute("select max(built_at) from marts_staging.int_screening_enriched").fetchone()[0]
         conn.execute("""insert into core.screening (addressee_id, exam_type, exam_date, clinic_code, result_code,
@@ -274,7 +274,7 @@ def test_an_incremental_build_after_changes_equals_a_full_rebuild(db_url):
         conn.execute("""insert into core.external_screening (addressee_id, source_municipality_code, exam_type,
                                exam_date, result_code) values ('0000000008', '131016', '04', '2024-09-01', '1')""")
 
-    assert build(db_url, vars=policy)
+    assert build(vars=policy, url=db_url)
     incremental = contents(db_url)
     with psycopg.connect(db_url) as conn:
         untouched = conn.execute("select count(*) from marts_staging.int_screening_enriched where built_at = %s",
@@ -296,14 +296,14 @@ def test_an_incremental_build_after_changes_equals_a_full_rebuild(db_url):
     assert rebuilt_years == [2025, 2026]
     assert 2026 in {r[0] for r in incremental["stats.participation"]}
 
-    assert build(db_url, vars=policy, full_refresh=True)
+    assert build(vars=policy, full_refresh=True, url=db_url)
     assert contents(db_url) == incremental
 
     # a policy change (the 2023 threshold table) reaches every fiscal year, as a full refresh would
     policy_2023 = {**policy, "threshold_table": "2023"}
-    assert build(db_url, vars=policy_2023)
+    assert build(vars=policy_2023, url=db_url)
     switched = contents(db_url)
-    assert build(db_url, vars=policy_2023, full_refresh=True)
+    assert build(vars=policy_2023, full_refresh=True, url=db_url)
     assert contents(db_url) == switched
     assert switched["stats.process_indicators"] != incremental["stats.process_indicators"]
 
@@ -315,7 +315,7 @@ def test_every_column_of_every_model_is_documented(db_url):
     from kenshin.reporting.marts import MANIFEST
 
     build_cohort(db_url)
-    assert build(db_url)
+    assert build(url=db_url)
     models = [n for n in json.loads(MANIFEST.read_text())["nodes"].values() if n["resource_type"] == "model"]
     with psycopg.connect(db_url) as conn:
         for node in models:

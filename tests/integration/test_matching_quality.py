@@ -27,7 +27,7 @@ def test_synthetic_month_links_precisely_and_completely(db_url, tmp_path):
         assert ingest_file(path, url=db_url).status == "loaded", path.name
     for path in sorted(inbox.glob("kenshin_*_202610.csv")):
         assert ingest_file(path, url=db_url).status == "loaded", path.name
-    q = clinic_quality(db_url, tmp_path / "truth")
+    q = clinic_quality(tmp_path / "truth", url=db_url)
     assert q.records > 300
     assert q.non_residents_linked == 0
     assert q.precision >= 0.9995, q

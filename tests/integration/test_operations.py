@@ -44,7 +44,7 @@ def test_the_overview_counts_this_months_files_per_source_and_period(month):
                                 previous_municipality_code, fiscal_year_from, fiscal_year_to, state, queued_on)
                             values (%s, %s, %s, '131016', 2024, 2026, %s, '2026-10-01')""",
                          (uuid.uuid4(), event, aid, state))
-    view = operations.overview(month, operations.month_of(None))
+    view = operations.overview(operations.month_of(None), url=month)
     by_source = {(s["source"], s["period"]): s for s in view.sources}
     assert by_source[("jumin", "202610")]["files"] == 2
     assert (by_source[("jumin", "202610")]["loaded_files"], by_source[("jumin", "202610")]["duplicate_files"],
@@ -74,7 +74,7 @@ def test_the_overview_counts_this_months_files_per_source_and_period(month):
     for p in people(60):  # no personal data: names, ids, birth dates
         assert p.name_kanji not in page and p.name_kana not in page and p.addressee_id not in page
     # another month: nothing received
-    empty = operations.overview(month, dt.date(2020, 1, 1))
+    empty = operations.overview(dt.date(2020, 1, 1), url=month)
     assert empty.files == [] and "No file received this month." in operations.render_html(empty)
 
 
@@ -86,7 +86,7 @@ def test_the_last_purge_is_shown_from_the_purge_log(db_url):
                         values ('2026-04-01', 'v1', 'verified', 'eng1', 'chief1', 10, 10, now() - interval '1 day',
                                 now()),
                                ('2026-10-01', 'v2', 'executed', 'eng1', 'chief2', 5, 5, now(), now())""")
-    view = operations.overview(db_url)
+    view = operations.overview(url=db_url)
     assert (view.purge["run_id"], view.purge["state"], view.purge["deleted_rows"]) == (2, "executed", 5)
     page = operations.render_html(view)
     assert "executed" in page and "chief2" in page and "no purge yet" not in page

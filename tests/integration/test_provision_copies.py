@@ -34,7 +34,7 @@ def test_monthly_exports(db_url, tmp_path, monkeypatch):
         insert_screening(conn, "0000000001", "04", D(2020, 10, 1), 3)    # cancer, kept 5 years: FY2020 is past it
         insert_screening(conn, "0000000001", "09", D(2020, 10, 1), 4)    # periodontal, kept 10 years: still kept
 
-    october = provision.run(D(2026, 10, 31), db_url)
+    october = provision.run(D(2026, 10, 31), url=db_url)
     assert (october["records"], october["auto_answer_0"]) == (3, 1)
     first = rows(october["file"])
     assert first[0][:2] == ["H", "FUKUHON"] and first[0][3] == "141305"
@@ -44,10 +44,10 @@ def test_monthly_exports(db_url, tmp_path, monkeypatch):
         ["D", "0000000002", "07", "20251001", "1", "", "0"],    # protection flag: never answered automatically
         ["T", "3"]]
     before = open(october["file"], "rb").read()
-    assert provision.run(D(2026, 10, 31), db_url)["records"] == 3
+    assert provision.run(D(2026, 10, 31), url=db_url)["records"] == 3
     assert open(october["file"], "rb").read() == before          # the same month again: the same bytes
 
     with psycopg.connect(db_url) as conn:
         insert_screening(conn, "0000000001", "03", D(2026, 11, 5), 5)
-    november = provision.run(D(2026, 11, 30), db_url)
+    november = provision.run(D(2026, 11, 30), url=db_url)
     assert rows(november["file"])[1:] == [["D", "0000000001", "03", "20261105", "1", "", "1"], ["T", "1"]]

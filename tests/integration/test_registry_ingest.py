@@ -397,9 +397,9 @@ def test_mapped_tasks_in_any_order_still_load_files_in_date_order(db_url, tmp_pa
         str(jumin_file(tmp_path, "20261002", "diff", [p.but(ward_code="141321").jumin_row("05", "20261002")])),
         str(jumin_file(tmp_path, "20261003", "diff", [p.but(ward_code="141372").jumin_row("05", "20261003")])),
     ]
-    last = ingest_in_order(db_url, files, files[2])  # the last file's task happens to run first
+    last = ingest_in_order(files, files[2], url=db_url)  # the last file's task happens to run first
     assert (last.file, last.status) == ("jumin_20261003_diff.csv", "loaded")
-    first = ingest_in_order(db_url, files, files[0])  # already loaded by its successor: not loaded again
+    first = ingest_in_order(files, files[0], url=db_url)  # already loaded by its successor: not loaded again
     assert (first.file, first.status, first.loaded) == ("jumin_20261001_full.csv", "loaded", 1)
     assert q(db_url, "select file_name from ops.load_manifest order by load_id") == [
         (Path(f).name,) for f in files]
@@ -487,8 +487,8 @@ def test_same_bytes_under_two_names_in_one_run_load_once(db_url, tmp_path):
     copy = tmp_path / "jumin_20261002_full.csv"
     copy.write_bytes(first.read_bytes())
     files = [str(first), str(copy)]
-    assert ingest_in_order(db_url, files, files[1]).status == "duplicate"
-    assert ingest_in_order(db_url, files, files[0]).status == "loaded"
+    assert ingest_in_order(files, files[1], url=db_url).status == "duplicate"
+    assert ingest_in_order(files, files[0], url=db_url).status == "loaded"
     assert one(db_url, "select count(*) from ops.load_manifest where status = 'loaded'") == 1
 
 
@@ -515,7 +515,7 @@ def test_a_file_named_with_an_impossible_date_is_due_and_rejected(db_url, inbox)
     from kenshin.ingest.inbox import due_files
 
     bad = jumin_file(inbox, "20261399", "diff", [], header=["H", "JUMIN", "diff", "20261399", "141305"])
-    assert due_files(db_url, ("jumin",), None) == [str(bad)]
+    assert due_files(("jumin",), None, url=db_url) == [str(bad)]
     result = ingest_file(bad, url=db_url)
     assert result.reason == "jumin_20261399_diff.csv:1 field extract_date: header date is not a valid date"
-    assert due_files(db_url, ("jumin",), None) == []  # recorded in ops, not offered again
+    assert due_files(("jumin",), None, url=db_url) == []  # recorded in ops, not offered again

@@ -201,7 +201,7 @@ def test_a_purge_deletes_exactly_what_is_past_retention_everywhere_and_logs_what
     assert planned["screenings past retention"] > 0 and planned["persons who left"] > 0
     assert planned["audit values of purged records"] > 0 and planned["load manifests past retention"] > 0
 
-    result = retention.run(url, AS_OF, "staff01")
+    result = retention.run(AS_OF, "staff01", url=url)
     _check_outcome(url, truth, inbox.parent, result)
     assert {c: v["planned"] for c, v in result["categories"].items()} == planned
     assert result["policy_version"] == str(config.load("retention")["version"])
@@ -209,7 +209,7 @@ def test_a_purge_deletes_exactly_what_is_past_retention_everywhere_and_logs_what
 
     # a rerun finds nothing and changes nothing
     before = _table_counts(url)
-    again = retention.run(url, AS_OF, "staff01")
+    again = retention.run(AS_OF, "staff01", url=url)
     assert again["run_id"] != result["run_id"]
     assert (again["state"], again["planned_rows"], again["deleted_rows"]) == ("verified", 0, 0)
     after = _table_counts(url)
@@ -221,7 +221,7 @@ def test_a_dry_run_counts_and_changes_nothing(city, inbox):
     url, truth = city
     before = _table_counts(url)
     files = {p for p in truth.files if p.exists()}
-    dry = retention.run(url, AS_OF, "staff01", dry_run=True)
+    dry = retention.run(AS_OF, "staff01", dry_run=True, url=url)
     assert dry["dry_run"] and dry["planned_rows"] > 0
     assert _table_counts(url) == before
     assert {p for p in truth.files if p.exists()} == files
@@ -232,24 +232,24 @@ def test_a_large_plan_waits_for_a_second_person_and_the_requester_may_not_approv
     policy = {**config.load("retention"), "purge": {"approval_threshold_rows": 100, "batch_rows": 500}}
     monkeypatch.setattr(retention, "policy", lambda: policy)
     before = _table_counts(url)
-    waiting = retention.run(url, AS_OF, "staff01")
+    waiting = retention.run(AS_OF, "staff01", url=url)
     assert (waiting["state"], waiting["needs_approval"]) == ("planned", True)
     assert _table_counts(url) == {**before, "ops.purge_run": 1, "ops.purge_count": len(waiting["categories"])}
     with pytest.raises(retention.PurgeError, match="approval"):
-        retention.execute(url, waiting["run_id"])
+        retention.execute(waiting["run_id"], url=url)
     with pytest.raises(retention.PurgeError, match="someone other than its requester"):
-        retention.approve(url, waiting["run_id"], "staff01")
+        retention.approve(waiting["run_id"], "staff01", url=url)
     # the database refuses it too, whoever writes it
     with psycopg.connect(url) as conn, pytest.raises(psycopg.errors.CheckViolation):
         conn.execute("update ops.purge_run set approved_by = requested_by where run_id = %s", (waiting["run_id"],))
     # another purge may not start while this one waits
     with pytest.raises(retention.PurgeError, match="not finished"):
-        retention.create_run(url, AS_OF + dt.timedelta(days=1), "staff03")
-    retention.approve(url, waiting["run_id"], "staff02")
-    executed = retention.execute(url, waiting["run_id"])
+        retention.create_run(AS_OF + dt.timedelta(days=1), "staff03", url=url)
+    retention.approve(waiting["run_id"], "staff02", url=url)
+    executed = retention.execute(waiting["run_id"], url=url)
     # a retry of the task after the deletions finished (the DAG's execute) changes nothing
-    assert retention.execute(url, waiting["run_id"]) == executed
-    done = retention.run(url, AS_OF, "staff01")
+    assert retention.execute(waiting["run_id"], url=url) == executed
+    done = retention.run(AS_OF, "staff01", url=url)
     assert done["run_id"] == waiting["run_id"] and done["approved_by"] == "staff02"
     _check_outcome(url, truth, inbox.parent, done)
 
@@ -263,7 +263,7 @@ def test_a_purge_killed_mid_way_finishes_on_rerun(city, inbox, tmp_path):
     rule["purge"]["batch_rows"] = 1
     (policy_dir / "retention.yaml").write_text(yaml.safe_dump(rule, allow_unicode=True), encoding="utf-8")
     code = ("import sys, datetime as dt; from kenshin.governance import retention; "
-            "retention.run(sys.argv[1], dt.date.fromisoformat(sys.argv[2]), 'staff01')")
+            "retention.run(dt.date.fromisoformat(sys.argv[2]), 'staff01', url=sys.argv[1])")
     proc = subprocess.Popen([sys.executable, "-c", code, url, AS_OF.isoformat()],
                             env={**os.environ, "KENSHIN_CONFIG_DIR": str(policy_dir)},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -281,7 +281,7 @@ def test_a_purge_killed_mid_way_finishes_on_rerun(city, inbox, tmp_path):
         state, planned, deleted = conn.execute("select state, planned_rows, deleted_rows from ops.purge_run").fetchone()
     assert state == "executing" and 200 <= deleted < planned
 
-    done = retention.run(url, AS_OF, "staff01")
+    done = retention.run(AS_OF, "staff01", url=url)
     _check_outcome(url, truth, inbox.parent, done)
 
 
@@ -298,11 +298,11 @@ def test_every_table_is_reached_by_the_purge_or_exempt_with_a_reason(db_url):
 def test_after_the_purge_and_the_next_marts_build_nothing_derives_from_a_purged_record(city, inbox):
     url, truth = city
     policy = {"suppress_below": 1}
-    assert build(url, vars=policy)
+    assert build(vars=policy, url=url)
     with psycopg.connect(url) as conn:
         years_before = {r[0] for r in conn.execute("select distinct fiscal_year from stats.process_indicators")}
-    retention.run(url, AS_OF, "staff01")
-    assert build(url, vars=policy)
+    retention.run(AS_OF, "staff01", url=url)
+    assert build(vars=policy, url=url)
     with psycopg.connect(url) as conn:
         orphans = conn.execute(
             """select (select count(*) from marts_staging.int_screening_enriched m
@@ -328,7 +328,7 @@ def test_after_the_purge_and_the_next_marts_build_nothing_derives_from_a_purged_
     assert purged_cells == 0
     assert years_after < years_before
     incremental = mart_contents(url)
-    assert build(url, vars=policy, full_refresh=True)
+    assert build(vars=policy, full_refresh=True, url=url)
     assert mart_contents(url) == incremental
 
 
@@ -356,4 +356,4 @@ def test_the_command_line_plans_waits_for_approval_and_runs(city, inbox, monkeyp
     assert done.exit_code == 0, done.stderr
     result = json.loads(done.stdout)
     assert (result["run_id"], result["state"], result["approved_by"]) == (run_id, "verified", "staff02")
-    _check_outcome(url, truth, inbox.parent, retention.describe(url, run_id))
+    _check_outcome(url, truth, inbox.parent, retention.describe(run_id, url=url))

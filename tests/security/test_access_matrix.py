@@ -150,7 +150,7 @@ def test_every_role_object_and_operation_is_as_the_matrix_says(db_url):
         fixture_load(conn)
         insert_person(conn, "0000000001", 2, dt.date(1980, 5, 5), protection_flag=True)
         insert_event(conn, "0000000001", "02", dt.date(2020, 4, 1), 2)
-    assert marts.build(db_url), "dbt build failed"
+    assert marts.build(url=db_url), "dbt build failed"
     with psycopg.connect(db_url) as conn:
         relations = [r[0] for r in conn.execute(WAREHOUSE_RELATIONS)]
     assert set(relations) == set(MATRIX), "a relation without a line in MATRIX, or a line for one that is gone"

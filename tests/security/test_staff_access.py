@@ -92,7 +92,7 @@ def test_the_designated_role_sees_protected_addresses_and_is_recorded(two_people
 
 def test_screening_history_one_person_at_a_time(two_people):
     url, keys = two_people
-    assert marts.build(url)
+    assert marts.build(url=url)
     with db.connect(url, role="kenshin_staff", user="staff042", purpose="経年管理") as conn:
         rows = conn.execute("select exam_type, exam_date, result_code from staff.screening_history(%s)",
                             (PROTECTED,)).fetchall()

@@ -91,7 +91,7 @@ def export(conn: psycopg.Connection, as_of: dt.date) -> dict:
             "auto_answer_0": sum(1 for r in records if r[5] == "0")}
 
 
-def run(as_of: dt.date, url: str | None = None) -> dict:
+def run(as_of: dt.date, *, url: str | None = None) -> dict:
     """One period's export in one transaction (the DAG's task, `kenshin provision export`)."""
     from kenshin.platform import db
 
@@ -99,6 +99,6 @@ def run(as_of: dt.date, url: str | None = None) -> dict:
         return export(conn, as_of)
 
 
-def run_month_before(day: dt.date, url: str | None = None) -> dict:
+def run_month_before(day: dt.date, *, url: str | None = None) -> dict:
     """The export of the month that ended before `day` (the monthly DAG's run day)."""
-    return run(day - dt.timedelta(days=1), url)
+    return run(day - dt.timedelta(days=1), url=url)

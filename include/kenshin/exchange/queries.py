@@ -21,7 +21,7 @@ from pathlib import Path
 
 import psycopg
 
-from kenshin.platform import config
+from kenshin.platform import config, vocabulary
 from kenshin.platform.envelope import write_records
 from kenshin.programmes import eligibility
 from kenshin.programmes import rules as programmes
@@ -43,7 +43,7 @@ _DUE_MOVE_INS = """
 select e.event_id, e.addressee_id, e.event_date, e.previous_municipality_code
   from core.person_event e
   join core.person_version v on v.addressee_id = e.addressee_id
-   and v.valid_from <= %(day)s and (v.valid_to is null or v.valid_to > %(day)s) and v.status = 1
+   and v.valid_from <= %(day)s and (v.valid_to is null or v.valid_to > %(day)s) and v.status = %(resident)s
  where e.event_code = '02' and e.previous_municipality_code is not null
    and e.event_date between %(oldest)s and %(latest)s
    and not exists (select 1 from ops.linkage_request r where r.move_in_event_id = e.event_id)
@@ -70,7 +70,7 @@ def queue_due(conn: psycopg.Connection, as_of: dt.date) -> int:
     """Queue a request for every move-in whose lag window has passed on `as_of`
     and whose person is a target of at least one programme. Returns how many."""
     rule = policy()
-    params = {"day": as_of, "latest": as_of - dt.timedelta(days=int(rule["lag_days"])),
+    params = {"day": as_of, "resident": vocabulary.RESIDENT, "latest": as_of - dt.timedelta(days=int(rule["lag_days"])),
               "oldest": as_of - dt.timedelta(days=int(rule["oldest_move_in_days"]))}
     due = conn.execute(_DUE_MOVE_INS, params).fetchall()
     if not due:
@@ -125,7 +125,7 @@ def write_requests(conn: psycopg.Connection, as_of: dt.date) -> list[Path]:
             log.info("linkage requests: %s with %d requests", path.name, len(rows))
 
 
-def request(as_of: dt.date, url: str | None = None) -> dict:
+def request(as_of: dt.date, *, url: str | None = None) -> dict:
     """The daily step: due retries back to the queue, expiries (asked once more),
     move-ins whose lag window passed queued, then the request files."""
     from kenshin.platform import db
@@ -140,7 +140,7 @@ def request(as_of: dt.date, url: str | None = None) -> dict:
             "states": states}
 
 
-def purge(as_of: dt.date, url: str | None = None) -> dict:
+def purge(as_of: dt.date, *, url: str | None = None) -> dict:
     """The daily deletion of received responses past their days (a transaction)."""
     from kenshin.platform import db
 

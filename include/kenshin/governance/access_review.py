@@ -39,7 +39,7 @@ select coalesce(app_user, login), count(*) from audit.change_log
 """
 
 
-def report(since: dt.date, until: dt.date | None = None, url: str | None = None) -> list[dict[str, Any]]:
+def report(since: dt.date, until: dt.date | None = None, *, url: str | None = None) -> list[dict[str, Any]]:
     """One entry per staff member (application user) and role over [since, until)."""
     policy = config.load("audit")
     hours, volume = policy["office_hours"], policy["volume"]

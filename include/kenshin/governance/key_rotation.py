@@ -28,7 +28,7 @@ TARGETS = (
 BATCH = 50_000
 
 
-def rotate(new_key: bytes, new_key_id: int, url: str | None = None, current: Protector | None = None) -> dict:
+def rotate(new_key: bytes, new_key_id: int, current: Protector | None = None, *, url: str | None = None) -> dict:
     """Re-encrypt every stored individual number with `new_key` (id `new_key_id`)."""
     old = current or protector()
     if new_key_id == old.key_id:

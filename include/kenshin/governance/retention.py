@@ -30,17 +30,15 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import psycopg
 
-from kenshin.platform import config, db, progress
+from kenshin.platform import config, db, progress, vocabulary
 from kenshin.programmes import rules as programmes
 
 log = logging.getLogger(__name__)
 
 PURGER = "kenshin_purger"
-BUSINESS_TZ = ZoneInfo("Asia/Tokyo")
 OPEN_STATES = ("planned", "approved", "executing", "executed")
 
 
@@ -240,7 +238,7 @@ def _person(a: str) -> str:
     key = f"{a}.addressee_id"
     return " and ".join([
         f"not exists (select 1 from core.person_version v where v.addressee_id = {key} and v.valid_to is null "
-        f"and (v.status = 1 or v.valid_from >= %(left_before)s))",
+        f"and (v.status = {vocabulary.RESIDENT} or v.valid_from >= %(left_before)s))",
         kept("core.screening", "s", f"s.addressee_id = {key}", _screening("s")),
         kept("core.external_screening", "e", f"e.addressee_id = {key}", _screening("e")),
         kept("core.detailed_exam", "d", f"d.addressee_id = {key}", _detailed_exam("d")),
@@ -362,7 +360,7 @@ def files_due(conn: psycopg.Connection, as_of: dt.date) -> list[Path]:
     files by their load's end, written ones by their modification time.
     Statistics reports identify no one and are not purged."""
     before = as_of - dt.timedelta(days=int(policy()["files_days"]))
-    cutoff = dt.datetime.combine(before, dt.time(), BUSINESS_TZ).timestamp()
+    cutoff = dt.datetime.combine(before, dt.time(), vocabulary.business_tz()).timestamp()
     due = []
     for root in _file_roots():
         if root.exists():
@@ -397,7 +395,7 @@ def _connect(url: str | None) -> Iterator[psycopg.Connection]:
         yield conn
 
 
-def create_run(url: str | None, as_of: dt.date, requested_by: str, dag_run_id: str | None = None) -> dict:
+def create_run(as_of: dt.date, requested_by: str, dag_run_id: str | None = None, *, url: str | None = None) -> dict:
     """Plan a purge and record it, or return the unfinished run of the same
     day to be continued. An unfinished run of another day must be finished first."""
     with _connect(url) as conn:
@@ -417,10 +415,10 @@ def create_run(url: str | None, as_of: dt.date, requested_by: str, dag_run_id: s
                                 [(run_id, k, v) for k, v in counts.items()])
             log.info("purge run %d planned as of %s: %d rows and files", run_id, as_of, sum(counts.values()))
         conn.commit()
-    return describe(url, row[0] if row else run_id)
+    return describe(row[0] if row else run_id, url=url)
 
 
-def describe(url: str | None, run_id: int) -> dict:
+def describe(run_id: int, *, url: str | None = None) -> dict:
     """A run as the log holds it: state, people involved, counts per category."""
     with _connect(url) as conn:
         row = conn.execute(
@@ -439,7 +437,7 @@ def describe(url: str | None, run_id: int) -> dict:
     return out
 
 
-def approve(url: str | None, run_id: int, approver: str, *, reject: bool = False) -> dict:
+def approve(run_id: int, approver: str, *, reject: bool = False, url: str | None = None) -> dict:
     """Approve (or refuse) a planned run. The approver may not be the requester
     (four eyes): the database refuses it too; the requester may only withdraw it."""
     with _connect(url) as conn:
@@ -458,15 +456,15 @@ def approve(url: str | None, run_id: int, approver: str, *, reject: bool = False
                                            None if approver == requester else approver, run_id))
         conn.commit()
     log.info("purge run %d %s by a second person", run_id, "refused" if reject else "approved")
-    return describe(url, run_id)
+    return describe(run_id, url=url)
 
 
-def execute(url: str | None, run_id: int) -> dict:
+def execute(run_id: int, *, url: str | None = None) -> dict:
     """Delete what the run's day puts past retention, category by category, in
     transactions of at most `purge.batch_rows` rows each; every batch adds its
     count to the log in the same transaction. Interrupted, it is simply run again.
     Progress: a bar on a terminal, plain lines in logs (counts only)."""
-    run = describe(url, run_id)
+    run = describe(run_id, url=url)
     if run["state"] == "executed":   # a retry after the deletions finished
         return run
     if run["state"] == "planned" and run["needs_approval"]:
@@ -499,7 +497,7 @@ def execute(url: str | None, run_id: int) -> dict:
         conn.execute("update ops.purge_run set state = 'executed', finished_at = now() where run_id = %s",
                      (run_id,))
         conn.commit()
-    return describe(url, run_id)
+    return describe(run_id, url=url)
 
 
 def _count(conn: psycopg.Connection, run_id: int, category: str, n: int) -> None:
@@ -508,10 +506,10 @@ def _count(conn: psycopg.Connection, run_id: int, category: str, n: int) -> None
     conn.execute("update ops.purge_run set deleted_rows = deleted_rows + %s where run_id = %s", (n, run_id))
 
 
-def verify(url: str | None, run_id: int) -> dict:
+def verify(run_id: int, *, url: str | None = None) -> dict:
     """Scan every category again: nothing may remain past retention. Records
     what remains per category; a run with anything left is failed."""
-    run = describe(url, run_id)
+    run = describe(run_id, url=url)
     if run["state"] != "executed":
         raise PurgeError(f"purge run {run_id} is {run['state']}, not executed")
     with _connect(url) as conn:
@@ -529,10 +527,10 @@ def verify(url: str | None, run_id: int) -> dict:
         raise PurgeError(f"purge run {run_id}: {left} rows or files are still past retention after the purge: "
                          + ", ".join(f"{k} {v}" for k, v in remaining.items() if v))
     log.info("purge run %d verified: nothing past retention as of %s", run_id, run["as_of"])
-    return describe(url, run_id)
+    return describe(run_id, url=url)
 
 
-def run(url: str | None, as_of: dt.date, requested_by: str, *, dry_run: bool = False) -> dict:
+def run(as_of: dt.date, requested_by: str, *, dry_run: bool = False, url: str | None = None) -> dict:
     """Plan, and when no approval is needed or it was given, execute and verify.
     A dry run only counts (nothing recorded, nothing deleted)."""
     if dry_run:
@@ -541,11 +539,11 @@ def run(url: str | None, as_of: dt.date, requested_by: str, *, dry_run: bool = F
             conn.rollback()
         return {"as_of": as_of, "dry_run": True, "policy_version": str(policy()["version"]),
                 "planned_rows": sum(counts.values()), "categories": counts}
-    current = create_run(url, as_of, requested_by)
+    current = create_run(as_of, requested_by, url=url)
     if current["state"] == "planned" and current["needs_approval"]:
         return current
-    current = execute(url, current["run_id"])
-    return verify(url, current["run_id"])
+    current = execute(current["run_id"], url=url)
+    return verify(current["run_id"], url=url)
 
 
 def summary(run: dict) -> dict:
@@ -557,9 +555,9 @@ def summary(run: dict) -> dict:
     return out
 
 
-def record(url: str | None, run_id: int) -> dict:
+def record(run_id: int, *, url: str | None = None) -> dict:
     """The purge log's line for a finished run, written to the log and returned."""
-    run = describe(url, run_id)
+    run = describe(run_id, url=url)
     log.info("purge run %d as of %s, policy %s: %d rows and files deleted (planned %d), requested by %s, "
              "approved by %s, %s at %s", run["run_id"], run["as_of"], run["policy_version"], run["deleted_rows"],
              run["planned_rows"], run["requested_by"], run["approved_by"] or "-", run["state"], run["verified_at"])

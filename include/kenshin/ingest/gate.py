@@ -68,10 +68,9 @@ def _batch_definition(url: str, source_name: str, accepted_view: str):
     return asset.add_batch_definition_whole_table(f"{view}_whole")
 
 
-def run_gate(url: str, source: Source, suite_name: str, load_id: int,
-             parameters: dict[str, Any] | None = None) -> GateResult:
+def run_gate(source: Source, suite_name: str, load_id: int, parameters: dict[str, Any] | None = None, *, url: str | None = None) -> GateResult:
     """Validate load `load_id`'s accepted rows with the source's suite."""
-    batch = _batch_definition(url, source.name, source.accepted_view)
+    batch = _batch_definition(url or db.database_url(), source.name, source.accepted_view)
     spec = load_suite(suite_name)
     condition = f'col("load_id")=={int(load_id)}'
     spec = {**spec, "name": f"{spec['name']}_{load_id}", "expectations": [

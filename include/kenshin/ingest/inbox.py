@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from kenshin.ingest.loading import sha256_of
 from kenshin.ingest.sources import detect
-from kenshin.platform import config, db
+from kenshin.platform import config, db, vocabulary
 
 _KIND_ORDER = {"full": 0, "diff": 1}
-BUSINESS_TZ = ZoneInfo("Asia/Tokyo")  # business dates (ARCHITECTURE.md)
 _SOURCE_ORDER = {"jumin": 0, "seiho": 1, "kokuho": 2, "kenshin": 3, "seiken": 4}
 
 
@@ -52,11 +50,10 @@ def inbox_dir() -> Path:
     return path
 
 
-def due_files(url: str, sources: tuple[str, ...], interval_end: dt.datetime | None,
-              inbox: Path | None = None) -> list[str]:
+def due_files(sources: tuple[str, ...], interval_end: dt.datetime | None, inbox: Path | None = None, *, url: str | None = None) -> list[str]:
     """Paths due before `interval_end` (Asia/Tokyo business date), not yet processed."""
     inbox = inbox or inbox_dir()
-    until = interval_end.astimezone(BUSINESS_TZ).date() if interval_end else None
+    until = interval_end.astimezone(vocabulary.business_tz()).date() if interval_end else None
     candidates = []
     for path in inbox.glob("*.csv"):
         source = detect(path.name)
@@ -75,7 +72,7 @@ def due_files(url: str, sources: tuple[str, ...], interval_end: dt.datetime | No
     return [str(p) for p in sorted(candidates, key=load_order) if sha256_of(p) not in seen]
 
 
-def ingest_in_order(url: str, files: list[str], path: str, run_id: str | None = None):
+def ingest_in_order(files: list[str], path: str, run_id: str | None = None, *, url: str | None = None):
     """Load `path`, first loading every file before it in `files` that is not
     processed yet. Mapped tasks may run in any order; this keeps the ledger's
     date order whichever runs first (each file is still processed once: the
@@ -84,6 +81,6 @@ def ingest_in_order(url: str, files: list[str], path: str, run_id: str | None = 
     from kenshin.ingest.loading import ingest_file, result_from_manifest
 
     for earlier in files[: files.index(path)]:
-        if result_from_manifest(url, Path(earlier)) is None:
+        if result_from_manifest(Path(earlier), url=url) is None:
             ingest_file(earlier, url=url, run_id=run_id)
-    return result_from_manifest(url, Path(path)) or ingest_file(path, url=url, run_id=run_id)
+    return result_from_manifest(Path(path), url=url) or ingest_file(path, url=url, run_id=run_id)

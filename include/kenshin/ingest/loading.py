@@ -87,7 +87,7 @@ def _lock_key(sha: str) -> int:
     return int(sha[:15], 16)
 
 
-def ingest_file(path: str | os.PathLike, *, url: str | None = None, run_id: str | None = None) -> LoadResult:
+def ingest_file(path: str | os.PathLike, *, run_id: str | None = None, url: str | None = None) -> LoadResult:
     """Load one inbound file through the whole mechanism; never raises for bad input."""
     path = Path(path)
     name = path.name
@@ -128,11 +128,7 @@ def _ingest_locked(conn: psycopg.Connection, url: str, path: Path, name: str, so
         source.check_order(conn, meta, name)
     except FileRejected as exc:
         rows = _count_data_lines(path)
-        load_id = _manifest(conn, name, source_name, sha, size, "rejected", run_id, reason=str(exc),
-                            rows=rows)
-        log.warning("rejected %s", exc)
-        return LoadResult(name, source_name, "rejected", rows=rows, reason=str(exc), load_id=load_id,
-                          path=str(path))
+        return _rejected(conn, path, source_name, rows, str(exc), new=(sha, size, run_id))
 
     t0 = time.monotonic()
     try:
@@ -145,11 +141,7 @@ def _ingest_locked(conn: psycopg.Connection, url: str, path: Path, name: str, so
         # COPY refused the staged text: the staging rolled back. Only the primary
         # message is kept (its CONTEXT line would quote the whole row).
         reason = f"{name}: staging refused: {exc.diag.message_primary}"
-        load_id = _manifest(conn, name, source.name, sha, size, "rejected", run_id, reason=reason,
-                            rows=envelope.data_count)
-        log.warning("rejected file=%s load=%s %s", name, load_id, reason)
-        return LoadResult(name, source.name, "rejected", rows=envelope.data_count, reason=reason,
-                          load_id=load_id, path=str(path))
+        return _rejected(conn, path, source.name, envelope.data_count, reason, new=(sha, size, run_id))
     t1 = time.monotonic()
     log.info("staged file=%s load=%s rows=%s in %.1f s", name, load_id, envelope.data_count, t1 - t0)
 
@@ -157,17 +149,12 @@ def _ingest_locked(conn: psycopg.Connection, url: str, path: Path, name: str, so
         run_gate,  # GX is heavy to import: only when a file gets this far
     )
 
-    gate = run_gate(url, source, source.suite_name(meta), load_id, source.gate_parameters(conn, load_id, meta))
+    gate = run_gate(source, source.suite_name(meta), load_id, source.gate_parameters(conn, load_id, meta), url=url)
     t2 = time.monotonic()
     log.info("gate file=%s load=%s passed=%s in %.1f s", name, load_id, gate.success, t2 - t1)
     if not gate.success:
-        reason = "gate failed: " + "; ".join(gate.failed)
-        conn.execute(
-            "update ops.load_manifest set status = 'rejected', reason = %s, gate_passed = false, "
-            "finished_at = now() where load_id = %s", (reason, load_id))
-        log.warning("rejected file=%s load=%s %s", name, load_id, reason)
-        return LoadResult(name, source.name, "rejected", rows=envelope.data_count, reason=reason,
-                          load_id=load_id, path=str(path))
+        return _rejected(conn, path, source.name, envelope.data_count, "gate failed: " + "; ".join(gate.failed),
+                         load_id=load_id, gate_passed=False)
 
     try:
         with conn.transaction():
@@ -195,17 +182,32 @@ def _ingest_locked(conn: psycopg.Connection, url: str, path: Path, name: str, so
         # is kept: a database error's DETAIL can quote the values of a row.
         diag = getattr(exc, "diag", None)
         why = (diag.message_primary if diag is not None and diag.message_primary else str(exc).splitlines()[0])
-        reason = f"{name}: promotion refused: {why}"
-        conn.execute("update ops.load_manifest set status = 'rejected', reason = %s, gate_passed = true, "
-                     "finished_at = now() where load_id = %s", (reason, load_id))
-        log.warning("rejected file=%s load=%s %s", name, load_id, reason)
-        return LoadResult(name, source.name, "rejected", rows=envelope.data_count, reason=reason,
-                          load_id=load_id, path=str(path))
+        return _rejected(conn, path, source.name, envelope.data_count, f"{name}: promotion refused: {why}",
+                         load_id=load_id, gate_passed=True)
     source.after_load(conn, load_id)
     log.info("loaded file=%s load=%s loaded=%s quarantined=%s review=%s promoted in %.1f s",
              name, load_id, loaded, quarantined, review, time.monotonic() - t2)
     return LoadResult(name, source.name, "loaded", rows=envelope.data_count, loaded=loaded,
                       quarantined=quarantined, review=review, load_id=load_id, counts=counts,
+                      path=str(path))
+
+
+def _rejected(conn: psycopg.Connection, path: Path, source_name: str, rows: int, reason: str, *,
+              new: tuple[str, int, str | None] | None = None, load_id: int | None = None,
+              gate_passed: bool | None = None) -> LoadResult:
+    """The one way a file ends rejected: the manifest says why, the log names the
+    file and load, and the result carries the same reason (file, line and field,
+    never a value). A file refused before its load began gets its manifest row
+    here (`new`: sha256, size, run id); a load refused at the gate or at
+    promotion has one (`load_id`) and records whether the gate passed."""
+    if new is not None:
+        sha, size, run_id = new
+        load_id = _manifest(conn, path.name, source_name, sha, size, "rejected", run_id, reason=reason, rows=rows)
+    else:
+        conn.execute("update ops.load_manifest set status = 'rejected', reason = %s, gate_passed = %s, "
+                     "finished_at = now() where load_id = %s", (reason, gate_passed, load_id))
+    log.warning("rejected file=%s load=%s %s", path.name, load_id, reason)
+    return LoadResult(path.name, source_name, "rejected", rows=rows, reason=reason, load_id=load_id,
                       path=str(path))
 
 
@@ -216,7 +218,7 @@ def _quarantined_and_review(conn: psycopg.Connection, load_id: int) -> tuple[int
         {"load": load_id}).fetchone()
 
 
-def result_from_manifest(url: str, path: Path) -> LoadResult | None:
+def result_from_manifest(path: Path, *, url: str | None = None) -> LoadResult | None:
     """The outcome of the newest terminal load of these bytes, if any."""
     sha = sha256_of(path)
     with db.connect(url) as conn:
@@ -401,7 +403,7 @@ def _stage(conn: psycopg.Connection, path: Path, source: Source, meta: FileMeta,
                 bar.advance(rows)
 
 
-def record_outcomes(result: LoadResult, url: str | None = None) -> Iterator[dict[str, Any]]:
+def record_outcomes(result: LoadResult, *, url: str | None = None) -> Iterator[dict[str, Any]]:
     """One dict per data record of a processed file (`kenshin ingest --report`)."""
     if result.status == "duplicate":
         return

@@ -170,7 +170,7 @@ _SPLINK = """
 import sys, json, logging
 logging.basicConfig(level=logging.WARNING)
 from kenshin.lab.bench import splink_month
-print(json.dumps(splink_month(sys.argv[1], sys.argv[2], sys.argv[3])))
+print(json.dumps(splink_month(sys.argv[2], sys.argv[3], url=sys.argv[1])))
 """
 
 
@@ -191,7 +191,7 @@ def _arrow_query(conn: psycopg.Connection, sql: str):
         strings_can_be_null=True))
 
 
-def splink_month(url: str, truth_dir: str, period: str) -> dict:
+def splink_month(truth_dir: str, period: str, *, url: str | None = None) -> dict:
     """Link the period's screening records with Splink on the same normalized
     fields and persons (the versions valid during the month); score against the truth."""
     import pyarrow.parquet as pq
@@ -200,7 +200,7 @@ def splink_month(url: str, truth_dir: str, period: str) -> dict:
     from kenshin.lab.splink_baseline import link_with_splink
 
     first, last = month_bounds(dt.date(int(period[:4]), int(period[4:]), 1))
-    with psycopg.connect(url) as conn:
+    with psycopg.connect(url or db.database_url()) as conn:
         loads = dict(conn.execute("select load_id, file_name from ops.load_manifest where source = 'kenshin' "
                                   "and status = 'loaded' and period = %s", (period,)).fetchall())
         records = _arrow_query(conn, f"""
@@ -298,7 +298,7 @@ def run_clinic(residents: int, work: Path, period: str = "202610") -> None:
     wall, rss, out = _timed_child(_MONTH, str(inbox), url, period, str(workers))
     totals = json.loads(out.strip().splitlines()[-1])
     rss += workers * totals.pop("worker_peak_rss")  # every process of the step, at its peak
-    quality = clinic_quality(url, city / "truth")
+    quality = clinic_quality(city / "truth", url=url)
     print("Splink 5 (DuckDB) on the same month ...", flush=True)
     s_wall, s_rss, s_out = _timed_child(_SPLINK, url, str(city / "truth"), period)
     splink = json.loads(s_out.strip().splitlines()[-1])
@@ -359,7 +359,7 @@ _DBT_BUILD = """
 import sys, json, time
 from kenshin.reporting.marts import build
 t = time.monotonic()
-ok = build(sys.argv[1])
+ok = build(url=sys.argv[1])
 print(json.dumps({"success": ok, "seconds": time.monotonic() - t}))
 """
 
@@ -539,15 +539,15 @@ def run_purge(residents: int, work: Path) -> None:
                             retention.parameters(as_of)).fetchone()[0]
     steps = {}
     t = time.monotonic()
-    run = retention.create_run(url, as_of, "bench")
+    run = retention.create_run(as_of, "bench", url=url)
     steps["plan"] = time.monotonic() - t
     if run["needs_approval"]:
-        retention.approve(url, run["run_id"], "bench-approver")
+        retention.approve(run["run_id"], "bench-approver", url=url)
     t = time.monotonic()
-    run = retention.execute(url, run["run_id"])
+    run = retention.execute(run["run_id"], url=url)
     steps["execute"] = time.monotonic() - t
     t = time.monotonic()
-    run = retention.verify(url, run["run_id"])
+    run = retention.verify(run["run_id"], url=url)
     steps["verify"] = time.monotonic() - t
     total = sum(steps.values())
     print(f"\npurge: {screenings:,} screenings over FY2016-2025; as of {as_of} the cancer screenings of FY2016 "

@@ -15,6 +15,8 @@ from pathlib import Path
 import psycopg
 import pyarrow.parquet as pq
 
+from kenshin.platform import db
+
 
 @dataclass
 class Quality:
@@ -33,13 +35,13 @@ class Quality:
         return asdict(self)
 
 
-def clinic_quality(url: str, truth_dir: Path, *, source: str = "kenshin") -> Quality:
+def clinic_quality(truth_dir: Path, *, source: str = "kenshin", url: str | None = None) -> Quality:
     """Compare automatic links (method other than `review`) of every loaded
     clinic file with the truth, record by record (file and line)."""
     truth = pq.read_table(Path(truth_dir) / "clinic_records.parquet").to_pydict()
     expected = {(f, line): aid for f, line, aid in zip(truth["file"], truth["line"], truth["addressee_id"],
                                                           strict=True)}
-    with psycopg.connect(url) as conn:
+    with psycopg.connect(url or db.database_url()) as conn:
         rows = conn.execute(
             """select m.file_name, r.line_no, r.outcome, r.addressee_id, r.method
                  from ops.record_match r join ops.load_manifest m using (load_id)

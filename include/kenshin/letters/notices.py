@@ -26,13 +26,12 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from kenshin.platform import config
+from kenshin.platform import config, vocabulary
 from kenshin.programmes import eligibility
 from kenshin.programmes import rules as programmes
 
 log = logging.getLogger(__name__)
 
-KINDS = ("VOUCHER", "INVITE", "FOLLOWUP", "FOLLOWUP2")
 
 
 @dataclass
@@ -78,8 +77,8 @@ def send_day(kind: str, as_of: dt.date) -> dt.date | None:
 
 def select(conn: psycopg.Connection, kind: str, as_of: dt.date) -> Batch:
     """The letters of `kind` due on `as_of` that nobody has had yet for the same cause."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown notice kind {kind!r}; one of {', '.join(KINDS)}")
+    if kind not in vocabulary.notice_kinds():
+        raise ValueError(f"unknown notice kind {kind!r}; one of {', '.join(vocabulary.notice_kinds())}")
     rule = policy()["kinds"][kind]
     batch = Batch(kind, as_of)
     if kind in ("VOUCHER", "INVITE"):
@@ -104,7 +103,7 @@ def _yearly(conn: psycopg.Connection, kind: str, rule: dict, as_of: dt.date) -> 
     deadline = _month_day(fy, rule["deadline"])
     sent = _sent_causes(conn, kind, f"FY{fy}:")
     for person in eligibility.people(conn, as_of, rules=wanted):
-        if person.status != 1:
+        if person.status != vocabulary.RESIDENT:
             continue
         verdict = eligibility.assess(person, as_of, wanted)
         codes = [c for c, why in verdict.items() if why is None
@@ -118,7 +117,7 @@ _HPV_FOLLOWUP = """
 select s.addressee_id, s.screening_id
   from core.screening s
   join core.person_version v on v.addressee_id = s.addressee_id
-   and v.valid_from <= %(day)s and (v.valid_to is null or v.valid_to > %(day)s) and v.status = 1
+   and v.valid_from <= %(day)s and (v.valid_to is null or v.valid_to > %(day)s) and v.status = %(resident)s
  where s.exam_type = %(exam_type)s and s.result_code = any(%(codes)s)
    and s.exam_date >= %(from)s and s.exam_date < %(to)s
    and not exists (select 1 from core.screening later
@@ -137,7 +136,7 @@ def _hpv_followups(conn: psycopg.Connection, rule: dict, as_of: dt.date) -> list
     hpv = rule["hpv_followup"]
     fy = programmes.fiscal_year(as_of) - hpv["after_fiscal_years"]
     deadline = _month_day(programmes.fiscal_year(as_of), rule["deadline"])
-    rows = conn.execute(_HPV_FOLLOWUP, {"day": as_of, "exam_type": hpv["exam_type"], "codes": hpv["result_codes"],
+    rows = conn.execute(_HPV_FOLLOWUP, {"day": as_of, "resident": vocabulary.RESIDENT, "exam_type": hpv["exam_type"], "codes": hpv["result_codes"],
                                         "from": programmes.fiscal_year_start(fy),
                                         "to": programmes.fiscal_year_start(fy + 1)}).fetchall()
     return [Letter(aid, [hpv["exam_type"]], [(f"hpv_followup:{sid}", sid)], deadline) for aid, sid in rows]
@@ -160,8 +159,8 @@ _FOLLOWUP = """
 select s.addressee_id, s.exam_type, s.screening_id
   from core.screening s
   join core.person_version v on v.addressee_id = s.addressee_id
-   and v.valid_from <= %(day)s and (v.valid_to is null or v.valid_to > %(day)s) and v.status = 1
- where s.result_code = '3'
+   and v.valid_from <= %(day)s and (v.valid_to is null or v.valid_to > %(day)s) and v.status = %(resident)s
+ where s.result_code = %(needs_detailed_exam)s
    and s.exam_date between %(oldest)s and %(latest)s
    and not exists (select 1 from core.detailed_exam d where d.screening_id = s.screening_id)
    and not exists (select 1 from core.notice_cause c
@@ -179,7 +178,8 @@ _AFTER_FIRST = """
 
 def _followups(conn: psycopg.Connection, kind: str, rule: dict, as_of: dt.date) -> Iterator[Letter]:
     first = policy()["kinds"]["FOLLOWUP"]
-    params = {"day": as_of, "kind": kind,
+    params = {"day": as_of, "kind": kind, "resident": vocabulary.RESIDENT,
+              "needs_detailed_exam": vocabulary.needs_detailed_exam(),
               "latest": as_of - dt.timedelta(days=first["days_after_exam"]),
               "oldest": as_of - dt.timedelta(days=first["max_days_after_exam"])}
     previous = ""

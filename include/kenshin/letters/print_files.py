@@ -16,19 +16,17 @@ with no letters (or none for staff) writes no file.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 
 import psycopg
 
 from kenshin.platform import config
 from kenshin.platform.envelope import write_records
+from kenshin.platform.files import atomic_path, font_path
 from kenshin.programmes import rules as programmes
 
 FIELDS = ["notice_id", "kind", "addressee_id", "name_kanji", "postal_code", "address", "exam_types", "deadline"]
 MANUAL_FIELDS = ["notice_id", "kind", "addressee_id", "exam_types", "deadline"]
-FONT_PATHS = (Path("/usr/share/fonts/opentype/ipaexfont-mincho/ipaexm.ttf"),
-              Path("/usr/share/fonts/truetype/ipaexfont-mincho/ipaexm.ttf"))
 
 _ROWS = """
 select n.notice_id, n.kind, n.addressee_id, v.name_kanji, v.postal_code, v.address, n.exam_types, n.deadline,
@@ -80,17 +78,8 @@ def _vendor_row(r) -> list:
 
 
 def _atomic(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    write(tmp)
-    os.replace(tmp, path)
-
-
-def font_path() -> Path:
-    for p in FONT_PATHS:
-        if p.exists():
-            return p
-    raise RuntimeError("the Japanese font IPAex Mincho is missing: install the Debian package "
-                       "fonts-ipaexfont-mincho (make setup does when it can)")
+    with atomic_path(path) as tmp:
+        write(tmp)
 
 
 def _wareki(day: dt.date) -> str:

@@ -29,15 +29,50 @@ import logging
 import math
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg
+from psycopg.rows import class_row
 
-from kenshin.platform import config
+from kenshin.platform import config, vocabulary
 
 log = logging.getLogger(__name__)
 
 IDENTITY_FIELDS = ("name_kana", "name_kanji", "birth_date", "sex", "postal_code", "address")
+# Levels that confirm a name: an identifier given on the record is confirmed
+# only with the kana or the kanji name this close.
+NAME_CONFIRMS = ("exact", "one_edit")
+
+
+class Candidate(NamedTuple):
+    """One scored candidate of a record: the person version valid on the exam
+    date, its score and the comparison level of each identity field (None: a
+    side is missing)."""
+
+    line_no: int
+    addressee_id: str
+    status: int
+    score: float
+    name_kana: str | None
+    name_kanji: str | None
+    birth_date: str | None
+    sex: str | None
+    postal_code: str | None
+    address: str | None
+
+    @property
+    def levels(self) -> dict[str, str | None]:
+        return {f: getattr(self, f) for f in IDENTITY_FIELDS}
+
+    @property
+    def disagree(self) -> list[str]:
+        """The identity fields compared and not equal."""
+        return [f for f, level in self.levels.items() if level not in (None, "exact")]
+
+    @property
+    def resident(self) -> bool:
+        # the only status a record links to automatically
+        return self.status == vocabulary.RESIDENT
 
 
 @dataclass(frozen=True)
@@ -179,7 +214,7 @@ def _candidates(conn: psycopg.Connection, kind: RecordKind) -> None:
     conn.execute("analyze m_cand")
 
 
-def _score(conn: psycopg.Connection, kind: RecordKind) -> list[tuple]:
+def _score(conn: psycopg.Connection, kind: RecordKind) -> list[Candidate]:
     settings = config.load("matching")
     levels = ",\n".join(f"{sql} as {name}" for name, sql in _LEVELS.items()
                         if kind.has_address or name not in ("postal_code", "address"))
@@ -193,9 +228,10 @@ def _score(conn: psycopg.Connection, kind: RecordKind) -> list[tuple]:
                   from m_cand c join m_rec r using (line_no) join core.person_version v using (version_id)
                 offset 0) s  -- levels computed once, not again inside the score expression
         """, {"previous_days": int(settings["previous_address_days"])})
-    return conn.execute(
+    return conn.cursor(row_factory=class_row(Candidate)).execute(
         """
-        select line_no, addressee_id, status, score, name_kana, name_kanji, birth_date, sex, postal_code, address
+        select line_no, addressee_id, status, score::float8 as score,
+               name_kana, name_kanji, birth_date, sex, postal_code, address
           from (select s.*, r.identified,
                        row_number() over (partition by s.line_no order by s.score desc, s.addressee_id) as rk
                   from m_scored s join m_rec r using (line_no)) t
@@ -216,51 +252,48 @@ class Decision:
     candidates: list[dict] | None = None
 
 
-def _disagree(row: tuple) -> list[str]:
-    return [f for f, level in zip(IDENTITY_FIELDS, row[4:10], strict=True) if level not in (None, "exact")]
+def _confirms_identifier(c: Candidate) -> bool:
+    """Birth date and sex exact and one name close: what an identifier needs."""
+    return (c.birth_date == "exact" and c.sex == "exact"
+            and (c.name_kana in NAME_CONFIRMS or c.name_kanji in NAME_CONFIRMS))
 
 
-def _name_confirms(row: tuple) -> bool:
-    kana, kanji = row[4], row[5]
-    return kana in ("exact", "one_edit") or kanji in ("exact", "one_edit")
-
-
-def decide(line_no: int, given: tuple[str | None, str | None], candidates: list[tuple],
+def decide(line_no: int, given: tuple[str | None, str | None], candidates: list[Candidate],
            identified: str | None, settings: dict[str, Any]) -> Decision:
     """The outcome of one record from its scored candidates (best first).
 
     `identified` is the addressee an identifier on the record points to (the
     addressee id, or the voucher's holder); it must be confirmed, never trusted."""
     keep = int(settings["review_candidates"])
-    listed = [{"addressee_id": c[1], "score": float(c[3]), "disagree": _disagree(c)}
-              for i, c in enumerate(candidates) if i < keep or c[1] == identified]
+    listed = [{"addressee_id": c.addressee_id, "score": float(c.score), "disagree": c.disagree}
+              for i, c in enumerate(candidates) if i < keep or c.addressee_id == identified]
     if identified is not None:
         method = "addressee_id" if given[0] else "voucher"
-        row = next((c for c in candidates if c[1] == identified), None)
+        row = next((c for c in candidates if c.addressee_id == identified), None)
         if row is None:
             what = method.replace("_", " ")
             return Decision(line_no, "review", method=method, candidates=listed,
                             reason=f"the {what} given names nobody in the ledger on the exam date")
-        if row[6] == "exact" and row[7] == "exact" and _name_confirms(row):
-            if row[2] != 1:
+        if _confirms_identifier(row):
+            if not row.resident:
                 return Decision(line_no, "review", method=method, candidates=listed,
                                 reason="the person was not a resident on the exam date")
-            return Decision(line_no, "linked", identified, method, float(row[3]))
-        fields = ", ".join(_disagree(row)) or "name"
+            return Decision(line_no, "linked", identified, method, float(row.score))
+        fields = ", ".join(row.disagree) or "name"
         return Decision(line_no, "review", method=method, candidates=listed,
                         reason=f"the {method.replace('_', ' ')} given is not confirmed: {fields} disagree")
     if not candidates:
         return Decision(line_no, "returned", reason="no resident matches name, birth date and sex")
     best = candidates[0]
-    score = float(best[3])
-    margin = score - float(candidates[1][3]) if len(candidates) > 1 else None
+    score = float(best.score)
+    margin = score - float(candidates[1].score) if len(candidates) > 1 else None
     clear = margin is None or margin >= float(settings["min_margin"])
-    levels = dict(zip(IDENTITY_FIELDS, best[4:10], strict=True))
+    levels = best.levels
     unmet = [f for f, allowed in settings.get("link_requires", {}).items() if levels.get(f) not in allowed]
-    if score >= float(settings["link_score"]) and clear and best[2] == 1 and not unmet:
-        return Decision(line_no, "linked", best[1], "probabilistic", score, margin)
+    if score >= float(settings["link_score"]) and clear and best.resident and not unmet:
+        return Decision(line_no, "linked", best.addressee_id, "probabilistic", score, margin)
     if score >= float(settings["review_score"]):
-        if best[2] != 1 and score >= float(settings["link_score"]):
+        if not best.resident and score >= float(settings["link_score"]):
             reason = "the best candidate was not a resident on the exam date"
         elif unmet and score >= float(settings["link_score"]):
             reason = f"the best candidate's {', '.join(unmet)} disagrees"
@@ -290,9 +323,9 @@ def match_load(conn: psycopg.Connection, load_id: int, kind: RecordKind,
     conn.execute("set local enable_hashjoin = on")
     conn.execute("set local enable_mergejoin = on")
     scored = _score(conn, kind)
-    by_line: dict[int, list[tuple]] = {}
-    for row in scored:
-        by_line.setdefault(row[0], []).append(row)
+    by_line: dict[int, list[Candidate]] = {}
+    for candidate in scored:
+        by_line.setdefault(candidate.line_no, []).append(candidate)
     records = conn.execute("select line_no, addressee_id, voucher_number, identified from m_rec "
                            "order by line_no").fetchall()
     decisions = [decide(line, (aid, voucher), by_line.get(line, []), identified, settings)
@@ -323,24 +356,3 @@ def _write(conn: psycopg.Connection, load_id: int, kind: RecordKind, decisions: 
         with conn.cursor() as cur:
             cur.executemany("insert into ops.quarantine (load_id, line_no, field, reason) values (%s, %s, %s, %s)",
                             returned)
-
-
-def return_record(conn: psycopg.Connection, load_id: int, line_no: int, field: str, reason: str) -> None:
-    """A linked record that promotion cannot use goes back to the clinic."""
-    conn.execute("update ops.record_match set outcome = 'returned', addressee_id = null where load_id = %s "
-                 "and line_no = %s", (load_id, line_no))
-    conn.execute("insert into ops.quarantine (load_id, line_no, field, reason) values (%s, %s, %s, %s)",
-                 (load_id, line_no, field, reason))
-
-
-def send_to_review(conn: psycopg.Connection, load_id: int, line_no: int, source: str, reason: str,
-                   candidates: list[dict]) -> None:
-    """A linked record that promotion cannot place goes to the review queue."""
-    conn.execute("update ops.record_match set outcome = 'review', addressee_id = null where load_id = %s "
-                 "and line_no = %s", (load_id, line_no))
-    conn.execute(
-        """insert into ops.review_item (load_id, line_no, source, reason, candidates) values (%s, %s, %s, %s, %s)
-           on conflict (load_id, line_no) do update
-              set reason = excluded.reason, candidates = excluded.candidates, status = 'open',
-                  linked_addressee_id = null, decided_by = null, decided_at = null""",
-        (load_id, line_no, source, reason, json.dumps(candidates)))

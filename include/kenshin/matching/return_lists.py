@@ -12,13 +12,13 @@ from __future__ import annotations
 import csv
 import functools
 import io
-import os
 import re
 from pathlib import Path
 
 import psycopg
 
 from kenshin.platform import config
+from kenshin.platform.files import write_atomic
 
 COLUMNS = ("医療機関コード", "ファイル名", "ファイル行", "行番号", "検診種別", "受診日", "氏名カナ", "生年月日", "返戻理由")
 
@@ -62,7 +62,5 @@ def write_return_list(conn: psycopg.Connection, load_id: int) -> Path | None:
         out.writerow((clinic, file_name, line_no, clinic_line, exam_type, exam_date, kana, birth,
                       japanese_reason(field, reason)))
     path = returns_dir() / f"{Path(file_name).stem}_henrei.csv"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(buf.getvalue().encode("cp932", errors="replace"))
-    os.replace(tmp, path)  # readers never see half a list
+    write_atomic(path, buf.getvalue().encode("cp932", errors="replace"))  # readers never see half a list
     return path

@@ -15,7 +15,7 @@ from typing import Any
 
 import psycopg
 
-from kenshin.ingest.sources.clinic import promote_detailed_exams, promote_screenings
+from kenshin.ledger.screenings import promote_detailed_exams, promote_screenings
 from kenshin.platform import db
 
 STAFF_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -25,7 +25,7 @@ class ReviewError(Exception):
     """A decision that cannot be made (the message names the item, never a person's data)."""
 
 
-def list_open(url: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+def list_open(limit: int = 100, *, url: str | None = None) -> list[dict[str, Any]]:
     with db.connect(url) as conn:
         rows = conn.execute(
             """select r.review_id, m.file_name, r.line_no, r.source, r.reason,
@@ -44,7 +44,7 @@ _PERSON_KEYS = ("name_kanji", "name_kana", "sex", "birth_date", "postal_code", "
 PURPOSE = "review queue decision (突合確認)"
 
 
-def show(review_id: int, url: str | None = None, by: str | None = None) -> dict[str, Any]:
+def show(review_id: int, by: str | None = None, *, url: str | None = None) -> dict[str, Any]:
     """One item: the record and its candidates as of the exam date, read as
     staff (kenshin_staff, purpose: the review queue), so that the clinic's
     record and every candidate shown are in the access log. A protection-

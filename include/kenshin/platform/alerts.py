@@ -1,9 +1,8 @@
 """Alerts (障害通知): one clear message for a failed task or a failed gate.
 
-`rejection_message(result)` composes the message for a file the loader
-rejected: the file, the failed expectations of the gate (from ops.gate_result,
-names and counts only) or the loader's own reason (file, line, field), and what
-to do next. `send(subject, text)` delivers a message to every configured
+`next_step(kind)` is the configured advice for a kind of failure (the message
+for a rejected file is composed by `kenshin.ingest.rejections`).
+`send(subject, text)` delivers a message to every configured
 channel (include/config/alerts.yaml, overridden by the environment): the log
 always, a chat webhook and e-mail when configured. A channel that fails is
 logged and never raises: an alert must not fail the callback that sends it.
@@ -22,7 +21,7 @@ import urllib.request
 from email.message import EmailMessage
 from typing import Any
 
-from kenshin.platform import config, db
+from kenshin.platform import config
 
 log = logging.getLogger("kenshin.alerts")
 
@@ -49,28 +48,6 @@ def settings() -> dict[str, Any]:
 def next_step(kind: str) -> str:
     text = (settings().get("next_steps") or {}).get(kind) or "see the task log and the Screening operations page."
     return " ".join(str(text).split())
-
-
-def failed_expectations(load_id: int, url: str | None = None) -> list[str]:
-    """The gate's failed expectations of one load (names and counts only)."""
-    from kenshin.reporting.operations_page import failed_expectations as of_load
-
-    with db.connect(url, role="kenshin_auditor") as conn:  # reads ops only
-        return of_load(conn, load_id)
-
-
-def rejection_message(result, url: str | None = None) -> str:
-    """The alert for a rejected file (a kenshin.ingest.loading.LoadResult)."""
-    reason = result.reason or "rejected"
-    if reason.startswith("gate failed") and result.load_id is not None:
-        failed = failed_expectations(result.load_id, url) or [reason.removeprefix("gate failed: ")]
-        lines = [f"file {result.file} rejected by the data-quality gate (load {result.load_id}, "
-                 f"{result.rows} rows, source {result.source})",
-                 "failed expectations:", *(f"  - {f}" for f in failed), "next: " + next_step("gate")]
-    else:
-        lines = [f"file {result.file} rejected (load {result.load_id}, source {result.source})",
-                 f"reason: {reason}", "next: " + next_step("rejected")]
-    return "\n".join(lines)
 
 
 def send(subject: str, text: str) -> list[str]:

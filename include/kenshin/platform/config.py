@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from kenshin.platform.db import PROJECT_ROOT
+from kenshin.platform.paths import PROJECT_ROOT
 
 CONFIG_DIR = PROJECT_ROOT / "include" / "config"
 

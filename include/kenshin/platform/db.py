@@ -23,9 +23,11 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
+from kenshin.platform import vocabulary
+from kenshin.platform.paths import PROJECT_ROOT
+
 log = logging.getLogger(__name__)
 
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
 SQL_DIR = PROJECT_ROOT / "include" / "sql"
 DATABASE_NAME = "kenshin"
 
@@ -164,7 +166,7 @@ def connect(url: str | None = None, role: str | None = "kenshin_loader",
     without one, and records it with every record they read."""
     conn = psycopg.connect(url or database_url(), autocommit=autocommit)
     try:
-        conn.execute("set timezone = 'Asia/Tokyo'")
+        conn.execute(sql.SQL("set timezone = {}").format(sql.Literal(vocabulary.business_tz().key)))
         conn.execute("select set_config('kenshin.app_user', %s, false)", (user or app_user(),))
         if purpose:
             conn.execute("select set_config('kenshin.purpose', %s, false)", (purpose,))

@@ -13,7 +13,8 @@ import io
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+
+from kenshin.platform.files import atomic_path
 
 BOM = b"\xef\xbb\xbf"
 
@@ -65,10 +66,8 @@ def write_records(
     trailer: bool = True,
 ) -> int:
     """Write a layout file atomically (temporary name, then rename). Returns the D count."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.part")
     n = 0
-    with open(tmp, "w", encoding=encoding, newline="") as fh:
+    with atomic_path(path) as tmp, open(tmp, "w", encoding=encoding, newline="") as fh:
         if bom:
             fh.write("\ufeff")
         w = csv.writer(fh, lineterminator="\r\n")
@@ -78,7 +77,6 @@ def write_records(
             n += 1
         if trailer:
             w.writerow(["T", str(n)])
-    os.replace(tmp, path)
     return n
 
 

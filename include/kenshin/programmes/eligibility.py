@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 import psycopg
 
+from kenshin.platform import vocabulary
 from kenshin.programmes import rules as programmes
 
-STATUS_REASONS = {2: "moved out (転出)", 3: "deceased (死亡)", 4: "removed from the registry (職権消除)"}
 POPULATION_NAMES = {"nhi": "an NHI member (国民健康保険)", "welfare": "receiving public assistance (生活保護)"}
 
 
@@ -49,8 +49,8 @@ def assess(person: Person, as_of: dt.date,
 
 
 def _why_not(p: Person, rule: programmes.ExamType, as_of: dt.date, fy: int) -> str | None:
-    if p.status != 1:
-        return f"not resident on {as_of.isoformat()}: {STATUS_REASONS.get(p.status, 'not resident')}"
+    if p.status != vocabulary.RESIDENT:
+        return f"not resident on {as_of.isoformat()}: {vocabulary.PERSON_STATUS.get(p.status, 'not resident')}"
     refusal = rule.refusal(p.sex, rule.age(p.birth_date, as_of))
     if refusal:
         return refusal[1]
@@ -136,7 +136,7 @@ def targets(conn: psycopg.Connection, as_of: dt.date, exam_types: list[str] | No
     rules = rules or programmes.exam_types()
     wanted = {c: rules[c] for c in (exam_types or rules)}
     for person in people(conn, as_of, rules=rules):
-        if person.status != 1:
+        if person.status != vocabulary.RESIDENT:
             continue
         codes = [c for c, why in assess(person, as_of, wanted).items() if why is None]
         if codes:

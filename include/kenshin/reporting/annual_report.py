@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from pathlib import Path
 
 from kenshin.platform import config, db
+from kenshin.platform.files import atomic_path, write_atomic
 from kenshin.programmes import rules as programmes
 
 COLUMNS = (
@@ -58,7 +58,7 @@ def report_fiscal_year(run_date) -> int:
     return programmes.fiscal_year(run_date) - 1
 
 
-def write_annual_report(fiscal_year: int, url: str | None = None) -> tuple[Path, Path]:
+def write_annual_report(fiscal_year: int, *, url: str | None = None) -> tuple[Path, Path]:
     """Write the CSV and XLSX of one fiscal year; returns their paths."""
     from openpyxl import Workbook
 
@@ -70,7 +70,7 @@ def write_annual_report(fiscal_year: int, url: str | None = None) -> tuple[Path,
     writer.writerow(header)
     writer.writerows(rows)
     csv_path = folder / f"ministry_report_FY{fiscal_year}.csv"
-    atomic_write(csv_path, buf.getvalue().encode("cp932"))
+    write_atomic(csv_path, buf.getvalue().encode("cp932"))
     book = Workbook()
     book.remove(book.active)
     names = {code: rule.name for code, rule in programmes.exam_types().items()}
@@ -80,13 +80,6 @@ def write_annual_report(fiscal_year: int, url: str | None = None) -> tuple[Path,
         for r in (r for r in rows if r[1] == exam_type):
             sheet.append([int(c) if c.isdigit() and i >= 5 else c for i, c in enumerate(r)])
     xlsx_path = folder / f"ministry_report_FY{fiscal_year}.xlsx"
-    tmp = xlsx_path.with_suffix(".tmp")
-    book.save(tmp)
-    os.replace(tmp, xlsx_path)
+    with atomic_path(xlsx_path) as tmp:
+        book.save(tmp)
     return csv_path, xlsx_path
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)

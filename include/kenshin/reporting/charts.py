@@ -33,8 +33,9 @@ from pathlib import Path
 import yaml
 
 from kenshin.platform import config, db
+from kenshin.platform.files import font_path, write_atomic
 from kenshin.programmes import rules as programmes
-from kenshin.reporting.annual_report import atomic_write, reports_dir
+from kenshin.reporting.annual_report import reports_dir
 from kenshin.reporting.marts import DBT_PROJECT
 
 SUPPRESSED = "suppressed"
@@ -156,8 +157,6 @@ def trend_cells(rows: list[dict]) -> list[Cell]:
 def _font() -> list[str]:
     """The Japanese font the letters use (IPAex Mincho), for the programmes' names."""
     from matplotlib import font_manager
-
-    from kenshin.letters.print_files import font_path
 
     try:
         path = font_path()
@@ -333,7 +332,7 @@ def charts_dir(fiscal_year: int) -> Path:
     return path
 
 
-def render(fiscal_year: int | None = None, url: str | None = None, out: Path | None = None) -> Charts | None:
+def render(fiscal_year: int | None = None, out: Path | None = None, *, url: str | None = None) -> Charts | None:
     """Draw the pictures of one fiscal year (the latest published when None);
     write PNGs and the HTML page. None when nothing is published for it."""
     import matplotlib
@@ -360,9 +359,9 @@ def render(fiscal_year: int | None = None, url: str | None = None, out: Path | N
     folder.mkdir(parents=True, exist_ok=True)
     for name, _, png in pictures:
         path = folder / f"{name}_FY{fiscal_year}.png"
-        atomic_write(path, png)
+        write_atomic(path, png)
         result.files.append(path)
     page = folder / f"statistics_FY{fiscal_year}.html"
-    atomic_write(page, _html(fiscal_year, pictures, result.cells).encode("utf-8"))
+    write_atomic(page, _html(fiscal_year, pictures, result.cells).encode("utf-8"))
     result.files.append(page)
     return result

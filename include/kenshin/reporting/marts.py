@@ -17,7 +17,7 @@ from kenshin.platform import db
 DBT_PROJECT = db.PROJECT_ROOT / "dbt_project"
 
 
-def dbt_env(url: str | None = None) -> dict[str, str]:
+def dbt_env(*, url: str | None = None) -> dict[str, str]:
     """KENSHIN_DBT_* variables of profiles.yml for the database at `url`."""
     parts = urlsplit(url or db.database_url())
     return {
@@ -31,13 +31,13 @@ def dbt_env(url: str | None = None) -> dict[str, str]:
     }
 
 
-def run_dbt(args: list[str], url: str | None = None, *, vars: dict | None = None):
+def run_dbt(args: list[str], *, vars: dict | None = None, url: str | None = None):
     """Run a dbt command in-process; returns dbt's result (`.success`)."""
     import json
 
     from dbt.cli.main import dbtRunner
 
-    os.environ.update(dbt_env(url))
+    os.environ.update(dbt_env(url=url))
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     target = db.work_dir() / "dbt" / "target"
     logs = db.work_dir() / "dbt" / "logs"
@@ -54,40 +54,40 @@ BUILD_SCHEMA, PUBLISHED_SCHEMA = "stats_build", "stats"
 BOOKKEEPING = ("facts_in_year", "built_at", "policy")
 
 
-def parse(url: str | None = None) -> None:
+def parse(*, url: str | None = None) -> None:
     """Write the manifest Cosmos renders `marts_build` from (no `dbt ls` at DAG parse)."""
-    result = run_dbt(["parse", "--quiet"], url)
+    result = run_dbt(["parse", "--quiet"], url=url)
     if not result.success:
         raise RuntimeError("dbt parse failed; see .local/dbt/logs/dbt.log")
 
 
-def ensure_manifest(url: str | None = None) -> None:
+def ensure_manifest(*, url: str | None = None) -> None:
     """Parse the project when the manifest is missing or older than a project file."""
     newest = max(p.stat().st_mtime for p in DBT_PROJECT.rglob("*")
                  if p.is_file() and "target" not in p.parts and "logs" not in p.parts)
     if not MANIFEST.exists() or MANIFEST.stat().st_mtime < newest:
-        parse(url)
+        parse(url=url)
 
 
-def build(url: str | None = None, *, vars: dict | None = None, full_refresh: bool = False) -> bool:
+def build(*, vars: dict | None = None, full_refresh: bool = False, url: str | None = None) -> bool:
     """`dbt build` (seeds, models, tests); publish the statistics when all passed.
     The intermediate models are incremental; `full_refresh` rebuilds them whole
     (after a change of the models' logic or of a closed year's ledger)."""
-    ok = run_dbt(["build", "--quiet", *(["--full-refresh"] if full_refresh else [])], url, vars=vars).success
+    ok = run_dbt(["build", "--quiet", *(["--full-refresh"] if full_refresh else [])], vars=vars, url=url).success
     if ok:
-        publish_stats(url)
+        publish_stats(url=url)
     return ok
 
 
-def docs(url: str | None = None) -> Path:
+def docs(*, url: str | None = None) -> Path:
     """`dbt docs generate`: the project's documentation site (every model and column)."""
-    result = run_dbt(["docs", "generate", "--quiet"], url)
+    result = run_dbt(["docs", "generate", "--quiet"], url=url)
     if not result.success:
         raise RuntimeError("dbt docs generate failed; see .local/dbt/logs/dbt.log")
     return db.work_dir() / "dbt" / "target" / "index.html"
 
 
-def publish_stats(url: str | None = None) -> list[str]:
+def publish_stats(*, url: str | None = None) -> list[str]:
     """Copy every table dbt built in `stats_build` into `stats`, replacing the
     published ones, in one transaction: readers see the old statistics or the
     new ones, never half of each. Called only after the whole build and all its

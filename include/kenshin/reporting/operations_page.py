@@ -1,6 +1,6 @@
 """The operations overview (運用状況): what this month's processing did, at a glance.
 
-`overview(url, month)` gathers, from `ops` only and as `kenshin_auditor` (who
+`overview(month, *, url)` gathers, from `ops` only and as `kenshin_auditor` (who
 reads ops and audit, never core), the files received in a month (Asia/Tokyo)
 per source and period with their status and row counts, the gate's results
 with the failed expectations, the open review-queue items, the network query
@@ -16,11 +16,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from kenshin.platform import db
+from kenshin.ingest.rejections import failed_expectations
+from kenshin.platform import db, vocabulary
 
-TOKYO = ZoneInfo("Asia/Tokyo")
 TEMPLATES = db.PROJECT_ROOT / "include" / "kenshin" / "reporting" / "templates"
 
 
@@ -42,7 +41,7 @@ def month_of(text: str | None, today: dt.date | None = None) -> dt.date:
     """`YYYY-MM` (or this month in Asia/Tokyo) as the month's first day."""
     if text:
         return dt.datetime.strptime(text, "%Y-%m").date()
-    today = today or dt.datetime.now(TOKYO).date()
+    today = today or dt.datetime.now(vocabulary.business_tz()).date()
     return today.replace(day=1)
 
 
@@ -56,11 +55,11 @@ def _rows(conn, sql: str, params: dict | tuple = ()) -> list[dict[str, Any]]:
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
-def overview(url: str | None = None, month: dt.date | None = None) -> Overview:
+def overview(month: dt.date | None = None, *, url: str | None = None) -> Overview:
     month = month or month_of(None)
     result = Overview(month)
-    window = {"start": dt.datetime.combine(month, dt.time(), TOKYO),
-              "end": dt.datetime.combine(_next_month(month), dt.time(), TOKYO)}
+    window = {"start": dt.datetime.combine(month, dt.time(), vocabulary.business_tz()),
+              "end": dt.datetime.combine(_next_month(month), dt.time(), vocabulary.business_tz())}
     with db.connect(url, role="kenshin_auditor") as conn:
         # A duplicate is refused before its header is read: the period of the load it repeats.
         period = ("coalesce(left(coalesce(m.period, o.period), 6), "
@@ -114,16 +113,6 @@ def overview(url: str | None = None, month: dt.date | None = None) -> Overview:
     return result
 
 
-def failed_expectations(conn, load_id: int) -> list[str]:
-    """The gate's failed expectations of one load: name, column, rows and suite (counts only)."""
-    rows = conn.execute(
-        """select suite, expectation, column_name, observed::jsonb ->> 'unexpected_count'
-             from ops.gate_result where load_id = %s and not success order by expectation, column_name""",
-        (load_id,)).fetchall()
-    return [f"{expectation}" + (f" on {column}" if column else "") + (f" ({n} rows)" if n else "")
-            + f" [suite {suite}]" for suite, expectation, column, n in rows]
-
-
 def totals(view: Overview) -> dict[str, int]:
     keys = ("files", "loaded_files", "rejected_files", "duplicate_files", "rows_in_files", "rows_loaded",
             "rows_quarantined", "rows_review")
@@ -143,4 +132,4 @@ def render_html(view: Overview, run_links: dict[str, str] | None = None, dag_run
     return env.get_template("operations.html.j2").render(
         view=view, totals=totals(view), run_links=run_links or {}, dag_runs=dag_runs or [], base=base,
         previous=f"{previous:%Y-%m}", following=f"{_next_month(view.month):%Y-%m}",
-        generated=dt.datetime.now(TOKYO), view_tz=TOKYO)
+        generated=dt.datetime.now(vocabulary.business_tz()), view_tz=vocabulary.business_tz())

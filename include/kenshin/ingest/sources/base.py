@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import psycopg
 
 from kenshin.ingest import normalize as nz
+from kenshin.ledger import PromotionRefused  # noqa: F401  (sources raise it from here)
 from kenshin.platform.envelope import FileRejected
 
 
@@ -27,11 +28,6 @@ class RowError(Exception):
     def __init__(self, field: str, reason: str):
         super().__init__(f"field {field}: {reason}")
         self.field, self.reason = field, reason
-
-
-class PromotionRefused(Exception):
-    """Promotion found the file unfit as a whole (its transaction rolls back and
-    the file is rejected); the message holds counts, never values."""
 
 
 @dataclass

@@ -4,9 +4,10 @@ outcomes (精密検査結果, `seiken_*`), LAYOUTS.md §4 and §5.
 Rows become landing rows here, with the row rules a clinic is told about
 (exam date inside the file's month, exam type valid for the person's sex and
 age under the programme). Promotion matches each accepted record to a person
-(`kenshin.matching.matcher`), then writes the linked ones into core: one screening per
-person, exam type and exam date (a resubmission corrects it, with an audit
-row), a detailed exam attached to the 要精検 screening it follows up.
+(`kenshin.matching.matcher`), then `kenshin.ledger.screenings` writes the linked
+ones into core: one screening per person, exam type and exam date (a
+resubmission corrects it, with an audit row), a detailed exam attached to the
+要精検 screening it follows up.
 """
 
 from __future__ import annotations
@@ -26,14 +27,12 @@ from kenshin.ingest.sources.base import (
     require_choice,
     require_date,
 )
+from kenshin.ledger import screenings
 from kenshin.matching import matcher as matching
+from kenshin.platform import vocabulary
 from kenshin.platform.envelope import FileRejected
 from kenshin.programmes import rules as programmes
 
-SEX = frozenset({"1", "2"})
-RESULT_CODES = frozenset({"1", "2", "3", "9"})
-OUTCOMES = frozenset({"1", "2", "3", "4"})
-FLAG = frozenset({"0", "1"})
 CLINIC_CODE = re.compile(r"[0-9]{10}")
 
 
@@ -101,7 +100,7 @@ class _ClinicSource(Source):
     def lock_name(self, file_name: str) -> str:
         # Clinics' files commute up to promotion: staging, the gate and matching
         # of two clinics' files run side by side; the writes into core take
-        # PROMOTION_LOCK for their transaction's last moments.
+        # screenings.PROMOTION_LOCK for their transaction's last moments.
         m = self.pattern.fullmatch(file_name)
         return f"kenshin:source:{self.name}:{m.group('sender') if m else file_name}"
 
@@ -162,7 +161,7 @@ class KenshinSource(_ClinicSource):
         _optional_digits(voucher, 12, "voucher_number")
         _optional_digits(addressee_id, 10, "addressee_id")
         kana_value, kanji_value, kana_key, kanji_key = _names(kana, kanji)
-        sex_code = int(require_choice(sex, SEX, "sex"))
+        sex_code = int(require_choice(sex, vocabulary.SEX_CODES, "sex"))
         birth = require_date(birth_date, "birth_date")
         try:
             postal_value = nz.postal_code(postal) if postal.strip() else None
@@ -176,8 +175,8 @@ class KenshinSource(_ClinicSource):
             raise RowError("exam_date", f"not in the file's month {meta.period}")
         if birth > exam:
             raise RowError("birth_date", "after the exam date")
-        require_choice(result_code, RESULT_CODES, "result_code")
-        require_choice(fee_exempt, FLAG, "fee_exempt")
+        require_choice(result_code, vocabulary.result_codes(), "result_code")
+        require_choice(fee_exempt, vocabulary.FLAG_CODES, "fee_exempt")
         refusal = rule.refusal(sex_code, rule.age(birth, exam))
         if refusal:
             raise RowError(*refusal)
@@ -187,7 +186,7 @@ class KenshinSource(_ClinicSource):
 
     def promote(self, conn: psycopg.Connection, load_id: int, meta: FileMeta) -> dict[str, int]:
         counts = matching.match_load(conn, load_id, matching.KENSHIN)
-        counts.update(promote_screenings(conn, load_id, meta.sender, "loader"))
+        counts.update(screenings.promote_screenings(conn, load_id, meta.sender, "loader"))
         return counts
 
 
@@ -220,7 +219,7 @@ class SeikenSource(_ClinicSource):
         _clinic_line_no(line_no)
         _optional_digits(addressee_id, 10, "addressee_id")
         kana_value, kanji_value, kana_key, kanji_key = _names(kana, kanji)
-        require_choice(sex, SEX, "sex")
+        require_choice(sex, vocabulary.SEX_CODES, "sex")
         birth = require_date(birth_date, "birth_date")
         if nz.digits(exam_type) not in self._types:
             raise RowError("exam_type", "unknown exam type code")
@@ -232,167 +231,10 @@ class SeikenSource(_ClinicSource):
             raise RowError("followup_date", "before the screening exam date")
         if birth > screened:
             raise RowError("birth_date", "after the screening exam date")
-        require_choice(outcome, OUTCOMES, "outcome")
+        require_choice(outcome, vocabulary.outcome_codes(), "outcome")
         return (kana_value, kanji_value, kana_key, kanji_key, birth, screened, followup)
 
     def promote(self, conn: psycopg.Connection, load_id: int, meta: FileMeta) -> dict[str, int]:
         counts = matching.match_load(conn, load_id, matching.SEIKEN)
-        counts.update(promote_detailed_exams(conn, load_id, meta.sender, "loader"))
+        counts.update(screenings.promote_detailed_exams(conn, load_id, meta.sender, "loader"))
         return counts
-
-
-# --- promotion of linked records -----------------------------------------------
-
-# Screenings and detailed exams of all clinic files are written under one
-# transaction-level lock: a correction, an orphan check and an attach read what
-# another file may be writing.
-PROMOTION_LOCK = "kenshin:promote:clinic_results"
-
-
-def _lock_promotion(conn: psycopg.Connection) -> None:
-    conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (PROMOTION_LOCK,))
-
-
-def _linked(conn: psycopg.Connection, view: str, load_id: int, lines: list[int] | None) -> None:
-    """Temp table `linked` of this load's linked records (or of `lines` only)."""
-    conn.execute("drop table if exists linked")
-    conn.execute(
-        f"""
-        create temp table linked on commit drop as
-        select a.*, m.addressee_id as person, m.method, m.score
-          from {view} a join ops.record_match m using (load_id, line_no)
-         where a.load_id = %(load)s and m.outcome = 'linked'
-           and (%(lines)s::int[] is null or a.line_no = any(%(lines)s::int[]))
-        """, {"load": load_id, "lines": lines})
-
-
-def _return_in_file_duplicates(conn: psycopg.Connection, load_id: int, key: str, what: str) -> int:
-    """Two lines of one file for the same record: the last one stands, the
-    earlier ones go back to the clinic (they cannot both be the result)."""
-    rows = conn.execute(
-        f"""
-        with ranked as (
-            select line_no, first_value(line_no) over w as kept, row_number() over w as rk
-              from linked window w as (partition by {key} order by line_no desc))
-        select line_no, kept from ranked where rk > 1
-        """).fetchall()
-    for line_no, kept in rows:
-        matching.return_record(conn, load_id, line_no, "record",
-                               f"same {what} as file line {kept} of this file (the later line is kept)")
-    if rows:
-        conn.execute("delete from linked where line_no = any(%s)", ([r[0] for r in rows],))
-    return len(rows)
-
-
-def promote_screenings(conn: psycopg.Connection, load_id: int, clinic_code: str, by: str,
-                       lines: list[int] | None = None) -> dict[str, int]:
-    """Linked screening records of a load into core.screening (upsert with audit)."""
-    _lock_promotion(conn)
-    _linked(conn, "landing.kenshin_accepted", load_id, lines)
-    duplicates = _return_in_file_duplicates(conn, load_id, "person, exam_type, exam_date",
-                                            "person, exam type and exam date")
-    p = {"clinic": clinic_code, "by": by, "load": load_id}
-    corrected = conn.execute(
-        """
-        insert into audit.record_correction (table_name, record_id, old_values, new_values, old_load_id,
-                                             old_line_no, new_load_id, new_line_no, changed_by)
-        select 'core.screening', s.screening_id,
-               jsonb_build_object('result_code', s.result_code, 'result_detail', s.result_detail,
-                                  'fee_exempt', s.fee_exempt, 'clinic_code', s.clinic_code),
-               jsonb_build_object('result_code', l.result_code, 'result_detail', l.result_detail,
-                                  'fee_exempt', l.fee_exempt, 'clinic_code', %(clinic)s::text),
-               s.load_id, s.line_no, l.load_id, l.line_no, %(by)s
-          from core.screening s
-          join linked l on s.addressee_id = l.person and s.exam_type = l.exam_type and s.exam_date = l.exam_date
-         where (s.result_code, s.result_detail, s.fee_exempt, s.clinic_code)
-               is distinct from (l.result_code, l.result_detail, l.fee_exempt, %(clinic)s::char(10))
-        """, p).rowcount
-    if corrected:
-        conn.execute(
-            """
-            update core.screening s
-               set result_code = l.result_code, result_detail = l.result_detail, fee_exempt = l.fee_exempt,
-                   clinic_code = %(clinic)s, load_id = l.load_id, line_no = l.line_no, updated_at = now()
-              from linked l
-             where s.addressee_id = l.person and s.exam_type = l.exam_type and s.exam_date = l.exam_date
-               and (s.result_code, s.result_detail, s.fee_exempt, s.clinic_code)
-                   is distinct from (l.result_code, l.result_detail, l.fee_exempt, %(clinic)s::char(10))
-            """, p)
-    new = conn.execute(
-        """
-        insert into core.screening (addressee_id, exam_type, exam_date, clinic_code, result_code, result_detail,
-                                    fee_exempt, link_method, link_score, load_id, line_no)
-        select person, exam_type, exam_date, %(clinic)s, result_code, result_detail, fee_exempt, method, score,
-               load_id, line_no
-          from linked
-        on conflict (addressee_id, exam_type, exam_date) do nothing
-        """, p).rowcount
-    return {"screenings_new": new, "screenings_corrected": corrected, "returned_duplicates": duplicates}
-
-
-def promote_detailed_exams(conn: psycopg.Connection, load_id: int, clinic_code: str, by: str,
-                           lines: list[int] | None = None) -> dict[str, int]:
-    """Linked outcomes onto their 要精検 screenings; an outcome with none goes to review."""
-    _lock_promotion(conn)
-    _linked(conn, "landing.seiken_accepted", load_id, lines)
-    orphans = conn.execute(
-        """
-        select l.line_no, l.person from linked l
-         where not exists (select 1 from core.screening s
-                            where s.addressee_id = l.person and s.exam_type = l.exam_type
-                              and s.exam_date = l.screening_exam_date and s.result_code = '3')
-        """).fetchall()
-    for line_no, person in orphans:
-        matching.send_to_review(
-            conn, load_id, line_no, "seiken",
-            "no 要精検 screening of this person, exam type and screening date to follow up",
-            [{"addressee_id": person, "score": None, "disagree": ["screening"]}])
-    if orphans:
-        conn.execute("delete from linked where line_no = any(%s)", ([o[0] for o in orphans],))
-    duplicates = _return_in_file_duplicates(conn, load_id, "person, exam_type, screening_exam_date",
-                                            "person, exam type and screening date")
-    p = {"clinic": clinic_code, "by": by}
-    conn.execute(
-        """
-        create temp table linked_exam on commit drop as
-        select l.*, s.screening_id from linked l
-          join core.screening s on s.addressee_id = l.person and s.exam_type = l.exam_type
-                               and s.exam_date = l.screening_exam_date and s.result_code = '3'
-        """)
-    corrected = conn.execute(
-        """
-        insert into audit.record_correction (table_name, record_id, old_values, new_values, old_load_id,
-                                             old_line_no, new_load_id, new_line_no, changed_by)
-        select 'core.detailed_exam', d.detailed_exam_id,
-               jsonb_build_object('outcome', d.outcome, 'followup_date', d.followup_date,
-                                  'clinic_code', d.clinic_code),
-               jsonb_build_object('outcome', l.outcome, 'followup_date', l.followup_date,
-                                  'clinic_code', %(clinic)s::text),
-               d.load_id, d.line_no, l.load_id, l.line_no, %(by)s
-          from core.detailed_exam d join linked_exam l using (screening_id)
-         where (d.outcome, d.followup_date, d.clinic_code)
-               is distinct from (l.outcome, l.followup_date, %(clinic)s::char(10))
-        """, p).rowcount
-    if corrected:
-        conn.execute(
-            """
-            update core.detailed_exam d
-               set outcome = l.outcome, followup_date = l.followup_date, clinic_code = %(clinic)s,
-                   load_id = l.load_id, line_no = l.line_no, updated_at = now()
-              from linked_exam l
-             where d.screening_id = l.screening_id
-               and (d.outcome, d.followup_date, d.clinic_code)
-                   is distinct from (l.outcome, l.followup_date, %(clinic)s::char(10))
-            """, p)
-    new = conn.execute(
-        """
-        insert into core.detailed_exam (screening_id, addressee_id, followup_date, outcome, clinic_code,
-                                        link_method, load_id, line_no)
-        select screening_id, person, followup_date, outcome, %(clinic)s, method, load_id, line_no
-          from linked_exam
-        on conflict (screening_id) do nothing
-        """, p).rowcount
-    conn.execute("drop table linked_exam")
-    return {"detailed_exams_new": new, "detailed_exams_corrected": corrected, "orphans_review": len(orphans),
-            "returned_duplicates": duplicates}
-

@@ -24,6 +24,7 @@ from kenshin.ingest.sources.base import (
     require_date,
     require_digits,
 )
+from kenshin.platform import vocabulary
 from kenshin.platform.envelope import FileRejected
 from kenshin.programmes import rules as programmes
 
@@ -68,9 +69,9 @@ class ShokaiResSource(Source):
         if exam_type.strip() not in programmes.exam_types():
             raise RowError("exam_type", "not an exam type code")
         day = require_date(exam_date, "exam_date")
-        require_choice(result_code, frozenset({"1", "2", "3", "9"}), "result_code")
+        require_choice(result_code, vocabulary.result_codes(), "result_code")
         if outcome.strip():
-            require_choice(outcome, frozenset({"1", "2", "3", "4"}), "followup_outcome")
+            require_choice(outcome, vocabulary.outcome_codes(), "followup_outcome")
         return (day,)
 
     def late_rejects(self, conn: psycopg.Connection, load_id: int) -> None:

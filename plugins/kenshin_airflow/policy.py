@@ -1,0 +1,33 @@
+"""The task policy every kenshin DAG shares (telemetry-airflow style: every DAG
+has an owner, tags, retries, failure alerts, docs; tests/dags/test_dag_policy.py
+holds them to it): the owner, retries and the failure callback, the business
+time zone, the start date, and the rule that a gate is never retried.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pendulum
+
+from kenshin.platform import vocabulary
+from kenshin_airflow.failure import notify_failure
+
+# Schedules and business dates (platform.yaml `time_zone`, Asia/Tokyo).
+TIMEZONE = vocabulary.business_tz().key
+OWNER = "kenshin-data-engineering"
+# The first data interval any DAG knows of (FY2026). catchup is off everywhere.
+START_DATE = pendulum.datetime(2026, 4, 1, tz=TIMEZONE)
+
+DEFAULT_ARGS = {
+    "owner": OWNER,
+    "retries": 2,
+    "retry_delay": dt.timedelta(minutes=5),
+    "on_failure_callback": notify_failure,
+}
+
+
+# Tasks that run a data-quality gate: a failed gate is final, never retried
+# (ARCHITECTURE.md). Their retries are 0; a rerun after a fix is a manual clear,
+# which is safe because loads are idempotent.
+GATE_RETRIES = 0
