@@ -15,6 +15,7 @@ from __future__ import annotations
 from airflow.sdk import CronDataIntervalTimetable, dag, task
 
 from kenshin_airflow.assets import STATS
+from kenshin_airflow.periods import PARAMS, run_day
 from kenshin_airflow.policy import DEFAULT_ARGS, START_DATE, TIMEZONE
 
 
@@ -26,15 +27,16 @@ from kenshin_airflow.policy import DEFAULT_ARGS, START_DATE, TIMEZONE
     default_args=DEFAULT_ARGS,
     tags=["kenshin", "stats", "report"],
     doc_md=__doc__,
+    params=PARAMS,
 )
 def annual_report():
     @task(inlets=[STATS])
-    def write_report(data_interval_end=None) -> list[str]:
+    def write_report(data_interval_end=None, dag_run=None, params=None) -> list[str]:
         """The tables of the fiscal year that ended before this run."""
         from kenshin.reporting.annual_report import report_fiscal_year, write_annual_report
         from kenshin_airflow.connection import warehouse_url
 
-        year = report_fiscal_year(data_interval_end.in_timezone(TIMEZONE).date())
+        year = report_fiscal_year(run_day(data_interval_end=data_interval_end, dag_run=dag_run, params=params))
         return [str(p) for p in write_annual_report(year, url=warehouse_url())]
 
     write_report()

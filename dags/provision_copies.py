@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from airflow.sdk import CronDataIntervalTimetable, dag, task
 
+from kenshin_airflow.periods import PARAMS, run_day
 from kenshin_airflow.policy import DEFAULT_ARGS, START_DATE, TIMEZONE
 
 
@@ -27,15 +28,17 @@ from kenshin_airflow.policy import DEFAULT_ARGS, START_DATE, TIMEZONE
     default_args=DEFAULT_ARGS,
     tags=["kenshin", "linkage", "export"],
     doc_md=__doc__,
+    params=PARAMS,
 )
 def provision_copies():
     @task
-    def export(data_interval_end=None) -> dict:
+    def export(data_interval_end=None, dag_run=None, params=None) -> dict:
         """The month that ended before this run."""
         from kenshin.exchange import provision_copies as provision
         from kenshin_airflow.connection import warehouse_url
 
-        return provision.run_month_before(data_interval_end.in_timezone(TIMEZONE).date(), url=warehouse_url())
+        day = run_day(data_interval_end=data_interval_end, dag_run=dag_run, params=params)
+        return provision.run_month_before(day, url=warehouse_url())
 
     export()
 

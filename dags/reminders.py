@@ -22,6 +22,7 @@ from __future__ import annotations
 from airflow.sdk import CronTriggerTimetable, dag, task
 
 from kenshin.platform.vocabulary import notice_kinds
+from kenshin_airflow.periods import PARAMS, run_day
 from kenshin_airflow.policy import DEFAULT_ARGS, START_DATE, TIMEZONE
 
 
@@ -33,17 +34,18 @@ from kenshin_airflow.policy import DEFAULT_ARGS, START_DATE, TIMEZONE
     default_args=DEFAULT_ARGS,
     tags=["kenshin", "notices"],
     doc_md=__doc__,
+    params=PARAMS,
 )
 def reminders():
     @task(map_index_template="{{ kind }}")
-    def send(kind: str, logical_date=None) -> dict:
+    def send(kind: str, data_interval_end=None, dag_run=None, params=None) -> dict:
         """One kind's letters for the run's day (yearly kinds only on their send day)."""
         from airflow.sdk.exceptions import AirflowSkipException
 
         from kenshin.letters import notices
         from kenshin_airflow.connection import warehouse_url
 
-        day = logical_date.in_timezone(TIMEZONE).date()
+        day = run_day(data_interval_end=data_interval_end, dag_run=dag_run, params=params)
         due = notices.send_day(kind, day)
         if due is not None and due != day:
             raise AirflowSkipException(f"{kind} is sent on {due.isoformat()}")

@@ -31,6 +31,7 @@ from airflow.sdk import CronDataIntervalTimetable, dag, task
 
 from kenshin_airflow.approval import FourEyesApprovalOperator, plan_markdown
 from kenshin_airflow.assets import EXTERNAL_SCREENINGS, PERSON_LEDGER, SCREENINGS
+from kenshin_airflow.periods import PARAMS, run_day
 from kenshin_airflow.policy import DEFAULT_ARGS, GATE_RETRIES, START_DATE, TIMEZONE
 
 
@@ -42,17 +43,20 @@ from kenshin_airflow.policy import DEFAULT_ARGS, GATE_RETRIES, START_DATE, TIMEZ
     default_args=DEFAULT_ARGS,
     tags=["kenshin", "retention", "purge"],
     doc_md=__doc__,
+    params=PARAMS,
     user_defined_macros={"plan_markdown": plan_markdown},
 )
 def retention_purge():
     @task
-    def plan(data_interval_end=None, dag_run=None) -> dict:
+    def plan(data_interval_end=None, dag_run=None, params=None) -> dict:
         """Record the plan as of the interval's end (or continue that day's unfinished run)."""
         from kenshin.governance import retention
         from kenshin_airflow.approval import requester
         from kenshin_airflow.connection import warehouse_url
 
-        return retention.summary(retention.create_run(data_interval_end.in_timezone(TIMEZONE).date(), requester(dag_run), dag_run_id=dag_run.run_id, url=warehouse_url()))
+        as_of = run_day(data_interval_end=data_interval_end, dag_run=dag_run, params=params)
+        return retention.summary(retention.create_run(as_of, requester(dag_run), dag_run_id=dag_run.run_id,
+                                                      url=warehouse_url()))
 
     @task.branch
     def approval_needed(plan: dict) -> str:

@@ -30,7 +30,22 @@ def _setup_logging(verbose: bool) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
-@click.group()
+class _Command(click.Group):
+    """The `kenshin` group: a configuration error (a key missing or malformed) is
+    one line naming what to set, exit code 2, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        from kenshin.platform.crypto import KeyError_
+
+        try:
+            return super().invoke(ctx)
+        except KeyError_ as exc:
+            click.echo(f"kenshin: configuration error: {exc} (the base64 of 32 random bytes, from the "
+                       "secrets backend; README: keys)", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=_Command)
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
 def main(verbose: bool) -> None:
     """kenshin: the city's adult health screening data platform (健康増進事業)."""

@@ -2,6 +2,7 @@
 
 - `assets`: the Assets DAGs publish and are scheduled on;
 - `policy`: owner, retries, failure callback, time zone, start date, gate retries;
+- `periods`: the period a run stands for (data interval, run_after or `as_of`);
 - `connection`: the warehouse connection as a libpq URL;
 - `failure`: the failure callback and the error text it may show;
 - `ingest_dag`: the inbox-ingestion DAGs built from a spec;

@@ -17,6 +17,7 @@ from airflow.sdk import Asset, CronDataIntervalTimetable, dag, task
 
 from kenshin_airflow.connection import warehouse_url
 from kenshin_airflow.failure import AlertedFailure
+from kenshin_airflow.periods import PARAMS, run_day, run_moment
 from kenshin_airflow.policy import DEFAULT_ARGS, GATE_RETRIES, START_DATE, TIMEZONE
 
 
@@ -53,22 +54,29 @@ def build_ingest_dag(spec: IngestDagSpec):
         default_args=DEFAULT_ARGS,
         tags=["kenshin", *spec.tags],
         doc_md=spec.doc_md,
+        params=PARAMS,
     )
     def ingest_dag():
         @task
-        def find_due_files(data_interval_end=None) -> list[str]:
+        def find_due_files(data_interval_end=None, dag_run=None, params=None) -> list[str]:
             """Files of this interval (and any late ones) not yet processed."""
             from kenshin.ingest.inbox import due_files
 
-            return due_files(spec.sources, data_interval_end, url=warehouse_url())
+            until = run_moment(data_interval_end=data_interval_end, dag_run=dag_run, params=params)
+            return due_files(spec.sources, until, url=warehouse_url())
 
         # In the order find_due_files gives (each task first loads any earlier
         # due file), `parallel_files` at a time. The task runs the GX gate, so
         # it is never retried.
-        @task(max_active_tis_per_dagrun=spec.parallel_files, retries=GATE_RETRIES)
+        # Each mapped task is named by its file in the UI (not [0] ... [389]).
+        @task(max_active_tis_per_dagrun=spec.parallel_files, retries=GATE_RETRIES,
+              map_index_template="{{ file_name }}")
         def ingest(path: str, files: list[str], run_id=None) -> dict:
             """Gate and load one file (after any earlier due file); a rejected file
             fails the task, final."""
+            from airflow.sdk import get_current_context
+
+            get_current_context()["file_name"] = path.rsplit("/", 1)[-1]
             from kenshin.ingest.inbox import ingest_in_order
             from kenshin.ingest.rejections import rejection_message
 
@@ -100,8 +108,8 @@ def build_ingest_dag(spec: IngestDagSpec):
 
         def step(task_id: str, function: Callable[..., dict]):
             @task(task_id=task_id, trigger_rule="all_done")
-            def run_step(data_interval_end=None) -> dict:
-                day = data_interval_end.in_timezone(TIMEZONE).date()
+            def run_step(data_interval_end=None, dag_run=None, params=None) -> dict:
+                day = run_day(data_interval_end=data_interval_end, dag_run=dag_run, params=params)
                 return function(day, url=warehouse_url())
 
             return run_step()

@@ -41,6 +41,12 @@ def test_marts_build_publishes_and_a_broken_mart_leaves_stats_unchanged(db_url, 
     assert run.state == "success"
     assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == [
         "charts", "ministry_report_FY2025.csv", "ministry_report_FY2025.xlsx"]
+    # The same report from the Trigger button (no logical date): the fiscal year
+    # that ended before the day it was asked for, the same files again.
+    scheduled = (tmp_path / "reports" / "ministry_report_FY2025.csv").read_bytes()
+    run = report.test(logical_date=None, run_after=pendulum.datetime(2026, 8, 20, 10, tz="Asia/Tokyo"))
+    assert run.state == "success" and run.data_interval_end is None
+    assert (tmp_path / "reports" / "ministry_report_FY2025.csv").read_bytes() == scheduled
 
     # A screening whose exam type no programme knows breaks the marts' contract:
     # the gate fails, nothing after it runs, the published statistics stay.

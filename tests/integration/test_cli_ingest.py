@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -53,3 +54,20 @@ def test_ingest_exit_zero_when_nothing_rejected(db_url, tmp_path):
     proc = run_cli(db_url, "ingest", str(path))
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["status"] == "loaded"
+
+
+@pytest.mark.parametrize("value", [None, "not base64!", "c2hvcnQ="])
+def test_a_missing_or_malformed_key_is_one_line_and_exit_code_2(db_url, tmp_path, value):
+    path = jumin_file(tmp_path, "20261001", "full", [p.jumin_row() for p in people(2)])
+    env = {k: v for k, v in os.environ.items() if k != "KENSHIN_MY_NUMBER_KEY"}
+    if value is not None:
+        env["KENSHIN_MY_NUMBER_KEY"] = value
+    proc = subprocess.run([sys.executable, "-m", "kenshin.cli", "ingest", str(path)], capture_output=True,
+                          text=True, env={**env, "KENSHIN_DATABASE_URL": db_url})
+    assert proc.returncode == 2
+    # stderr: log records (timestamped) and the one line of the error
+    lines = [line for line in proc.stderr.splitlines() if line.strip() and not re.match(r"\d{4}-\d\d-\d\d ", line)]
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert lines[0].startswith("kenshin: configuration error: KENSHIN_MY_NUMBER_KEY ")
+    if value:
+        assert value not in proc.stderr  # the message names the variable, never its value

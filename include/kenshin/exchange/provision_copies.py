@@ -100,5 +100,7 @@ def run(as_of: dt.date, *, url: str | None = None) -> dict:
 
 
 def run_month_before(day: dt.date, *, url: str | None = None) -> dict:
-    """The export of the month that ended before `day` (the monthly DAG's run day)."""
-    return run(day - dt.timedelta(days=1), url=url)
+    """The export of the last month that ended before `day`: the scheduled run of
+    the 1st exports the month before; a manual run later in the month exports
+    the same month, never the month still going on."""
+    return run(day.replace(day=1) - dt.timedelta(days=1), url=url)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import hashlib
 import logging
 import os
 import shutil
@@ -81,9 +82,34 @@ def _free_port(preferred: int) -> int:
     raise RuntimeError("no free port for the embedded PostgreSQL")
 
 
-def embedded_url() -> str:
-    """Start (once) the private cluster under the work folder and return its URL."""
+def _reachable_by_postgres(path: Path) -> bool:
+    """Whether the server's OS user can enter `path` (every folder above it
+    must let it pass: a clone under a mode-700 home does not)."""
+    return subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", str(path)],
+                          capture_output=True).returncode == 0
+
+
+def cluster_dir() -> Path:
+    """Where the embedded cluster of this checkout lives: `pg/` in the work
+    folder, unless the cluster runs as the `postgres` user (we are root) and that
+    user cannot reach the work folder. Then a folder of its own outside the
+    checkout, keyed by the work folder's path (`KENSHIN_PG_ROOT`, default
+    /var/lib/kenshin): /var/lib/kenshin/pg-<12 hex digits>, mode 700, owned by
+    postgres; the work folder's `pg-location` says where it is."""
     base = work_dir() / "pg"
+    if os.geteuid() != 0 or (base / "data" / "PG_VERSION").exists() or _reachable_by_postgres(base.parent):
+        return base
+    key = hashlib.sha256(str(base.resolve()).encode()).hexdigest()[:12]
+    root = Path(os.environ.get("KENSHIN_PG_ROOT", "/var/lib/kenshin"))
+    root.mkdir(parents=True, exist_ok=True)
+    root.chmod(0o755)  # the server's user passes through, lists nothing it does not own
+    (work_dir() / "pg-location").write_text(f"{root / f'pg-{key}'}\n")
+    return root / f"pg-{key}"
+
+
+def embedded_url() -> str:
+    """Start (once) the private cluster of this checkout and return its URL."""
+    base = cluster_dir()
     data, run = base / "data", base / "run"
     port_file = base / "port"
     bindir = _pg_bin()
@@ -93,6 +119,7 @@ def embedded_url() -> str:
         if os.geteuid() == 0:
             shutil.chown(base, "postgres")
             shutil.chown(run, "postgres")
+            base.chmod(0o700)
         subprocess.run(
             _as_postgres_user([str(bindir / "initdb"), "-D", str(data), "-U", "postgres",
                                "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]),
