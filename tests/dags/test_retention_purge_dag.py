@@ -74,8 +74,10 @@ def _respond_when_waiting(dag_id: str, user: str, option: str, seen: dict, url: 
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         with create_session() as session:
-            ti = session.query(TaskInstance).filter_by(dag_id=dag_id, task_id="approve").one_or_none()
-            if ti is not None and ti.state == TaskInstanceState.AWAITING_INPUT:
+            # the metadata database is the session's: other tests' runs of the DAG are there too
+            ti = session.query(TaskInstance).filter_by(dag_id=dag_id, task_id="approve",
+                                                       state=TaskInstanceState.AWAITING_INPUT).one_or_none()
+            if ti is not None:
                 seen.update(runs=_purge_runs(url), screenings=_screenings(url), run_id=ti.run_id)
                 update_hitl_detail(dag_id=dag_id, dag_run_id=ti.run_id, task_id="approve",
                                    update_hitl_detail_payload=UpdateHITLDetailPayload(chosen_options=[option]),

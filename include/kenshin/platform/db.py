@@ -86,7 +86,7 @@ def _reachable_by_postgres(path: Path) -> bool:
     """Whether the server's OS user can enter `path` (every folder above it
     must let it pass: a clone under a mode-700 home does not)."""
     return subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", str(path)],
-                          capture_output=True).returncode == 0
+                          capture_output=True, cwd="/").returncode == 0
 
 
 def cluster_dir() -> Path:
@@ -123,11 +123,11 @@ def embedded_url() -> str:
         subprocess.run(
             _as_postgres_user([str(bindir / "initdb"), "-D", str(data), "-U", "postgres",
                                "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]),
-            check=True, stdout=subprocess.DEVNULL,
+            check=True, stdout=subprocess.DEVNULL, cwd=base,
         )
     port = int(port_file.read_text()) if port_file.exists() else None
     status = subprocess.run(_as_postgres_user([str(bindir / "pg_ctl"), "-D", str(data), "status"]),
-                            capture_output=True)
+                            capture_output=True, cwd=base)
     if status.returncode != 0:
         port = _free_port(port or 55432)
         opts = (f"-p {port} -k {run} -c listen_addresses=127.0.0.1 -c fsync=on "
@@ -135,7 +135,7 @@ def embedded_url() -> str:
         subprocess.run(
             _as_postgres_user([str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l",
                                str(base / "server.log"), "-o", opts, "start"]),
-            check=True, stdout=subprocess.DEVNULL,
+            check=True, stdout=subprocess.DEVNULL, cwd=base,
         )
         port_file.write_text(str(port))
     url = f"postgresql://postgres@127.0.0.1:{port}/{DATABASE_NAME}"
