@@ -13,7 +13,7 @@ import pendulum
 import psycopg
 import pytest
 
-from builders import fixture_load, insert_person, jumin_file, people
+from builders import fixture_load, insert_person, insert_screening, jumin_file, people
 
 pytestmark = pytest.mark.dag
 
@@ -77,9 +77,7 @@ def test_a_manual_rerun_of_a_past_month_writes_the_same_provision_copies_as_its_
     with psycopg.connect(warehouse) as conn:
         fixture_load(conn)
         insert_person(conn, "0000000001", 2, dt.date(1980, 5, 5))
-        conn.execute("""insert into core.screening (addressee_id, exam_type, exam_date, clinic_code, result_code,
-                               fee_exempt, link_method, load_id, line_no)
-                        values ('0000000001', '07', '2026-10-05', '1413050001', '1', false, 'fixture', 1, 1)""")
+        insert_screening(conn, "0000000001", "07", dt.date(2026, 10, 5), 1)
     out = inbox.parent / "outbox" / "fukuhon" / "fukuhon_20261031.csv"
     run = get_dag("provision_copies").test(logical_date=pendulum.datetime(2026, 11, 1, 3, tz=TOKYO))
     assert run.state == "success"
