@@ -80,6 +80,9 @@ DEV_ONLY_ENV = {
     # The local work folder (embedded PostgreSQL cluster, development keys);
     # containers use a real server and keys from .env (kenshin.platform.db.work_dir).
     "KENSHIN_HOME",
+    # Where the embedded cluster of a checkout the postgres user cannot enter
+    # lives (kenshin.platform.db.cluster_dir); containers use a real server.
+    "KENSHIN_PG_ROOT",
     # Size of the `make demo` city; the demo runs on a developer's machine only.
     "KENSHIN_DEMO_RESIDENTS",
     # Another folder of policy files than the ones the image carries
