@@ -74,11 +74,18 @@ def _as_postgres_user(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
 
 
-def _free_port(preferred: int) -> int:
+def _free_port(preferred: int, skip: frozenset[int] = frozenset()) -> int:
+    """A port the server can bind: tried by binding it, since a port in the
+    ephemeral range may be taken by a client connection nobody listens on."""
     for port in [preferred, *range(preferred + 1, preferred + 50)]:
+        if port in skip:
+            continue
         with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) != 0:
-                return port
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     raise RuntimeError("no free port for the embedded PostgreSQL")
 
 
@@ -129,14 +136,22 @@ def embedded_url() -> str:
     status = subprocess.run(_as_postgres_user([str(bindir / "pg_ctl"), "-D", str(data), "status"]),
                             capture_output=True, cwd=base)
     if status.returncode != 0:
-        port = _free_port(port or 55432)
-        opts = (f"-p {port} -k {run} -c listen_addresses=127.0.0.1 -c fsync=on "
-                f"-c max_connections=200 -c shared_buffers=512MB -c max_wal_size=4GB")
-        subprocess.run(
-            _as_postgres_user([str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l",
-                               str(base / "server.log"), "-o", opts, "start"]),
-            check=True, stdout=subprocess.DEVNULL, cwd=base,
-        )
+        # Another process may take the port between the check and the server's
+        # bind: then the next one.
+        tried: set[int] = set()
+        for _ in range(3):
+            port = _free_port(port or 55432, frozenset(tried))
+            tried.add(port)
+            opts = (f"-p {port} -k {run} -c listen_addresses=127.0.0.1 -c fsync=on "
+                    f"-c max_connections=200 -c shared_buffers=512MB -c max_wal_size=4GB")
+            started = subprocess.run(
+                _as_postgres_user([str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l",
+                                   str(base / "server.log"), "-o", opts, "start"]),
+                stdout=subprocess.DEVNULL, cwd=base)
+            if started.returncode == 0:
+                break
+        else:
+            raise RuntimeError(f"the embedded PostgreSQL did not start: see {base / 'server.log'}")
         port_file.write_text(str(port))
     url = f"postgresql://postgres@127.0.0.1:{port}/{DATABASE_NAME}"
     ensure_database(url)
