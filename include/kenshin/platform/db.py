@@ -104,13 +104,22 @@ def cluster_dir() -> Path:
     /var/lib/kenshin): /var/lib/kenshin/pg-<12 hex digits>, mode 700, owned by
     postgres; the work folder's `pg-location` says where it is."""
     base = work_dir() / "pg"
-    if os.geteuid() != 0 or (base / "data" / "PG_VERSION").exists() or _reachable_by_postgres(base.parent):
+    if os.geteuid() != 0 or (base / "data" / "PG_VERSION").exists():
+        return base
+    # Every connection without a URL asks: the answer once found is read back,
+    # not probed again with a subprocess.
+    location = work_dir() / "pg-location"
+    if location.exists():
+        known = Path(location.read_text().strip())
+        if (known / "data" / "PG_VERSION").exists():
+            return known
+    if _reachable_by_postgres(base.parent):
         return base
     key = hashlib.sha256(str(base.resolve()).encode()).hexdigest()[:12]
     root = Path(os.environ.get("KENSHIN_PG_ROOT", "/var/lib/kenshin"))
     root.mkdir(parents=True, exist_ok=True)
     root.chmod(0o755)  # the server's user passes through, lists nothing it does not own
-    (work_dir() / "pg-location").write_text(f"{root / f'pg-{key}'}\n")
+    location.write_text(f"{root / f'pg-{key}'}\n")
     return root / f"pg-{key}"
 
 
