@@ -44,3 +44,10 @@ CREATE ROLE kenshin_stats NOLOGIN;
 GRANT kenshin_stats TO airflow;
 CREATE ROLE kenshin_auditor NOLOGIN;
 GRANT kenshin_auditor TO airflow;
+-- The retention purge runs as kenshin_purger. kenshin_scheduler marks Airflow's
+-- login as the one whose word about an Airflow user (who approved a purge in
+-- the UI) the database takes (migration 0020); no staff login is a member.
+CREATE ROLE kenshin_purger NOLOGIN;
+GRANT kenshin_purger TO airflow;
+CREATE ROLE kenshin_scheduler NOLOGIN;
+GRANT kenshin_scheduler TO airflow;

@@ -64,7 +64,8 @@ def people(n: int, start: int = 1) -> list[Person]:
             addressee_id=f"{i:010d}", name_kanji=f"{family[f]}\u3000{given[g]}",
             name_kana=f"{family_kana[f]}\u3000{given_kana[g]}", sex="1" if g in (1, 3) else "2",
             birth=dt.date(1935, 1, 1) + dt.timedelta(days=(97 * i) % 30000), household_id=f"{1000000000 + i:010d}",
-            my_number=my_number(500000 + i),
+            # a household of their own at an address of their own
+            address=f"神奈川県川崎市中原区小杉町3丁目{i}番2号", my_number=my_number(500000 + i),
         ))
     return out
 
@@ -169,9 +170,13 @@ COHORT = tuple(
 
 def insert_person(conn, aid: str, sex: int, birth: dt.date, *, valid_from: dt.date = dt.date(2020, 4, 1),
                   valid_to: dt.date | None = None, status: int = 1, protection_flag: bool = False,
-                  line_no: int = 1, new: bool = True, name_kanji: str = "試験　太郎") -> None:
+                  line_no: int = 1, new: bool = True, name_kanji: str = "試験　太郎",
+                  household_id: str | None = None, address: str | None = None) -> None:
     """A ledger entry written straight into core (a fixture load id 1 must exist):
-    the person (when `new`) and one version of them."""
+    the person (when `new`) and one version of them. Each person is a household
+    of their own at an address of their own unless `household_id` / `address`
+    say otherwise (a protected person's household and address are protected too)."""
+    address = address or f"川崎市川崎区本町{int(aid) % 10000}番"
     if new:
         conn.execute("insert into core.person (addressee_id, person_key, first_load_id, last_load_id) "
                      "values (%s, md5(%s), 1, 1)", (aid, aid))
@@ -180,8 +185,9 @@ def insert_person(conn, aid: str, sex: int, birth: dt.date, *, valid_from: dt.da
                name_kanji_key, name_kana_key, sex, birth_date, relationship, postal_code, ward_code,
                address, address_key, status, protection_flag, attrs_hash, change_event, load_id, line_no)
            values (%s, %s, %s, %s, %s, 'シケン　タロウ', '試験太郎', 'シケンタロウ', %s, %s,
-                   '世帯主', '210-0001', '141313', '川崎市川崎区', '川崎市川崎区', %s, %s, 'x', '00', 1, %s)""",
-        (aid, valid_from, valid_to, aid, name_kanji, sex, birth, status, protection_flag, line_no))
+                   '世帯主', '210-0001', '141313', %s, %s, %s, %s, 'x', '00', 1, %s)""",
+        (aid, valid_from, valid_to, household_id or aid, name_kanji, sex, birth, address, address, status,
+         protection_flag, line_no))
 
 
 def insert_screening(conn, aid: str, exam_type: str, day: dt.date, line_no: int, result: str = "1") -> int:

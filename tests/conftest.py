@@ -115,3 +115,31 @@ def inbox(tmp_path, monkeypatch) -> Path:
     (data / "inbox").mkdir(parents=True)
     monkeypatch.setenv("KENSHIN_DATA_DIR", str(data))
     return data / "inbox"
+
+
+@pytest.fixture
+def logins(db_url, server_url):
+    """Factory of real database logins for one test: `logins("staff01",
+    "kenshin_staff")` creates a LOGIN role in those group roles, registers it as
+    staff member `staff01` (ops.staff_member, as the owner does with `kenshin
+    staff register`) unless `register=False`, and returns the URL of the test
+    database as that login. Roles are the cluster's: dropped afterwards."""
+    from kenshin.platform import db
+
+    made: list[str] = []
+
+    def make(staff_id: str, *roles: str, register: bool = True, airflow_user: str | None = None) -> str:
+        login = f"t{uuid.uuid4().hex[:10]}_{staff_id}".lower()
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            conn.execute(f'create role "{login}" login' + (f" in role {', '.join(roles)}" if roles else ""))
+            made.append(login)
+            if register:
+                conn.execute("insert into ops.staff_member (staff_id, db_login, airflow_user) values (%s, %s, %s)",
+                             (staff_id, login, airflow_user))
+        return db.with_user(db_url, login)
+
+    yield make
+    with psycopg.connect(db.with_database(server_url, "postgres"), autocommit=True) as conn:
+        for login in made:
+            conn.execute("select pg_terminate_backend(pid) from pg_stat_activity where usename = %s", (login,))
+            conn.execute(f'drop role if exists "{login}"')

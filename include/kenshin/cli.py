@@ -297,11 +297,12 @@ def purge_plan(as_of: dt.datetime, dry_run: bool, by: str | None) -> None:
 @click.option("--reject", is_flag=True, help="Refuse the plan instead.")
 @_BY
 def purge_approve(run_id: int, reject: bool, by: str | None) -> None:
-    """Approve (or refuse) a recorded plan: by someone other than its requester."""
+    """Approve (or refuse) a recorded plan: by another staff member's login than its requester's
+    (the database decides who acts from the login; --by is only recorded beside it)."""
     from kenshin.governance import retention
 
     try:
-        _echo_purge(retention.approve(run_id, by or db.user_default(), reject=reject))
+        _echo_purge(retention.approve(run_id, reject=reject, label=by))
     except retention.PurgeError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -322,7 +323,7 @@ def purge_run(as_of: dt.datetime, dry_run: bool, by: str | None) -> None:
     _echo_purge(result)
     if result.get("state") == "planned":
         click.echo(f"purge run {result['run_id']} waits for a second person's approval: "
-                   f"kenshin purge approve {result['run_id']} --by STAFF_ID", err=True)
+                   f"kenshin purge approve {result['run_id']} (with another staff member's login)", err=True)
         sys.exit(3)
 
 
@@ -358,7 +359,7 @@ def correct_request(table: str, record_id: int, changes: tuple[str, ...], delete
 @click.option("--reject", is_flag=True, help="Refuse (or, as its requester, withdraw) the request instead.")
 @_BY
 def correct_approve(request_id: int, reject: bool, by: str | None) -> None:
-    """Apply (or refuse) a request: by someone other than its requester."""
+    """Apply (or refuse) a request: by another staff member's login than its requester's."""
     from kenshin.governance import corrections
 
     try:
@@ -397,9 +398,49 @@ def keys_rotate(new_key_env: str, new_key_id: int | None) -> None:
                err=True)
 
 
+@main.group("staff")
+def staff_group() -> None:
+    """Staff identities for four-eyes decisions (ops.staff_member; the owner's login only)."""
+
+
+@staff_group.command("register")
+@click.argument("staff_id")
+@click.option("--login", help="The staff member's database login.")
+@click.option("--airflow-user", help="The staff member's Airflow user (who answers the purge's approval).")
+@click.option("--deactivate", is_flag=True, help="Deactivate instead (kept, so old decisions keep their name).")
+def staff_register(staff_id: str, login: str | None, airflow_user: str | None, deactivate: bool) -> None:
+    """Register (or update, or deactivate) a staff member; one JSON object."""
+    import psycopg
+
+    try:
+        with db.connect(role=None) as conn:
+            conn.execute(
+                """insert into ops.staff_member (staff_id, db_login, airflow_user, active) values (%s, %s, %s, %s)
+                   on conflict (staff_id) do update set db_login = coalesce(excluded.db_login, ops.staff_member.db_login),
+                       airflow_user = coalesce(excluded.airflow_user, ops.staff_member.airflow_user),
+                       active = excluded.active""", (staff_id, login, airflow_user, not deactivate))
+            conn.commit()
+    except psycopg.Error as exc:
+        raise click.ClickException(exc.diag.message_primary or "refused") from None
+    click.echo(json.dumps({"staff_id": staff_id, "login": login, "airflow_user": airflow_user,
+                           "active": not deactivate}))
+
+
 @main.group("audit")
 def audit_group() -> None:
-    """The access review of the audit trail (for the periodic check)."""
+    """The access review of the audit trail (for the periodic check), and its hash chain."""
+
+
+@audit_group.command("verify")
+def audit_verify() -> None:
+    """Seal the audit trail and recompute its hash chain; exit 1 if a row was deleted, altered or added."""
+    from kenshin.governance import audit_trail
+
+    result = audit_trail.verify()
+    click.echo(json.dumps(result))
+    if result["problems"]:
+        click.echo(f"the audit trail is not whole: {len(result['problems'])} problems", err=True)
+        sys.exit(1)
 
 
 @audit_group.command("report")

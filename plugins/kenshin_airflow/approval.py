@@ -60,7 +60,7 @@ class FourEyesApprovalOperator(ApprovalOperator):
         user = (event.get("responded_by_user") or {}).get("name") or "unknown"
         rejected = result["chosen_options"] != [self.APPROVE]
         try:
-            retention.approve(plan["run_id"], user, reject=rejected, url=warehouse_url())
+            retention.approve(plan["run_id"], airflow_user=user, reject=rejected, url=warehouse_url())
         except retention.PurgeError as exc:
             raise AirflowFailException(str(exc)) from None
         return result

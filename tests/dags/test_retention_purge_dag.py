@@ -98,9 +98,13 @@ def _run_with_answer(dag, url: str, user: str, option: str = "Approve"):
 
 
 @pytest.fixture
-def large_plans(monkeypatch):
+def large_plans(monkeypatch, db_url):
     policy = {**config.load("retention"), "purge": {"approval_threshold_rows": 100, "batch_rows": 1000}}
     monkeypatch.setattr(retention, "policy", lambda: policy)
+    # the staff members behind two Airflow users (dag.test() runs as `dag_test`)
+    with psycopg.connect(db_url) as conn:
+        conn.execute("insert into ops.staff_member (staff_id, airflow_user) values ('staff02', 'staff02'), "
+                     "('dag_test', 'dag_test')")
 
 
 def test_a_large_plan_waits_for_approval_and_proceeds_once_another_user_approves(purge_dag, db_url, large_plans):
@@ -125,4 +129,13 @@ def test_the_requester_may_not_approve_their_own_purge(purge_dag, db_url, large_
     assert states["approve"] == "failed" and states["execute"] == "upstream_failed"
     [(state, _, approver, _, deleted)] = _purge_runs(db_url)
     assert (state, approver, deleted) == ("planned", None, 0)   # still waiting for a proper approver
+    assert _screenings(db_url) == before
+
+
+def test_an_airflow_user_who_is_no_registered_staff_member_cannot_approve(purge_dag, db_url, large_plans):
+    before = _screenings(db_url)
+    run, _ = _run_with_answer(purge_dag, db_url, "admin")
+    assert run.state == "failed"
+    [(state, _, approver, _, deleted)] = _purge_runs(db_url)
+    assert (state, approver, deleted) == ("planned", None, 0)
     assert _screenings(db_url) == before

@@ -67,7 +67,8 @@ def test_a_real_staff_read_reaches_the_report(db_url):
         fixture_load(conn)
         insert_person(conn, "0000000301", 2, dt.date(1950, 1, 1), protection_flag=True)
         insert_screening(conn, "0000000301", "07", dt.date(2026, 10, 1), 1)
-    with db.connect(db_url, role="kenshin_staff", user="staff21", purpose="マンモ結果確認") as conn:
+    with db.connect(db_url, role="kenshin_staff", user="staff21", purpose="resident_inquiry",
+                    purpose_note="マンモ結果確認") as conn:
         assert len(conn.execute("select * from staff.screening").fetchall()) == 1
         conn.commit()
     from kenshin.governance import access_review

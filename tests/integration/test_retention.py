@@ -227,25 +227,43 @@ def test_a_dry_run_counts_and_changes_nothing(city, inbox):
     assert {p for p in truth.files if p.exists()} == files
 
 
-def test_a_large_plan_waits_for_a_second_person_and_the_requester_may_not_approve(city, inbox, monkeypatch):
+def test_a_large_plan_waits_for_a_second_person_and_the_requester_may_not_approve(city, inbox, monkeypatch,
+                                                                                  logins):
     url, truth = city
+    staff01 = logins("staff01", "kenshin_purger", "kenshin_staff")
+    staff02 = logins("staff02", "kenshin_staff")
+    stranger = logins("contractor", "kenshin_staff", "kenshin_purger", register=False)
     policy = {**config.load("retention"), "purge": {"approval_threshold_rows": 100, "batch_rows": 500}}
     monkeypatch.setattr(retention, "policy", lambda: policy)
     before = _table_counts(url)
-    waiting = retention.run(AS_OF, "staff01", url=url)
+    waiting = retention.run(AS_OF, "staff01", url=staff01)
     assert (waiting["state"], waiting["needs_approval"]) == ("planned", True)
+    assert waiting["requested_by"] == "staff01"   # the login's staff member, fixed by the database
     assert _table_counts(url) == {**before, "ops.purge_run": 1, "ops.purge_count": len(waiting["categories"])}
     with pytest.raises(retention.PurgeError, match="approval"):
         retention.execute(waiting["run_id"], url=url)
-    with pytest.raises(retention.PurgeError, match="someone other than its requester"):
-        retention.approve(waiting["run_id"], "staff01", url=url)
-    # the database refuses it too, whoever writes it
-    with psycopg.connect(url) as conn, pytest.raises(psycopg.errors.CheckViolation):
-        conn.execute("update ops.purge_run set approved_by = requested_by where run_id = %s", (waiting["run_id"],))
+    # the requester under any name, and a login nobody registered as staff: refused
+    for label in ("staff01", "staff02"):
+        with pytest.raises(retention.PurgeError, match="other than its requester"):
+            retention.approve(waiting["run_id"], label=label, url=staff01)
+    with pytest.raises(retention.PurgeError, match="registered staff member"):
+        retention.approve(waiting["run_id"], url=stranger)
+    # only Airflow's login may say which Airflow user answered
+    with pytest.raises(retention.PurgeError, match="not a registered staff member"):
+        retention.approve(waiting["run_id"], airflow_user="staff02", url=staff01)
+    # the purger cannot write an approval by hand, under any name
+    with psycopg.connect(staff01) as conn:
+        conn.execute("set role kenshin_purger")
+        for statement in ("update ops.purge_run set state = 'approved'",
+                          "update ops.purge_run set approved_by = 'staff02', approved_at = now()"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(statement)
+            conn.rollback()
+            conn.execute("set role kenshin_purger")
     # another purge may not start while this one waits
     with pytest.raises(retention.PurgeError, match="not finished"):
         retention.create_run(AS_OF + dt.timedelta(days=1), "staff03", url=url)
-    retention.approve(waiting["run_id"], "staff02", url=url)
+    retention.approve(waiting["run_id"], url=staff02)
     executed = retention.execute(waiting["run_id"], url=url)
     # a retry of the task after the deletions finished (the DAG's execute) changes nothing
     assert retention.execute(waiting["run_id"], url=url) == executed
@@ -332,7 +350,7 @@ def test_after_the_purge_and_the_next_marts_build_nothing_derives_from_a_purged_
     assert mart_contents(url) == incremental
 
 
-def test_the_command_line_plans_waits_for_approval_and_runs(city, inbox, monkeypatch):
+def test_the_command_line_plans_waits_for_approval_and_runs(city, inbox, monkeypatch, logins):
     import json
 
     from click.testing import CliRunner
@@ -340,7 +358,9 @@ def test_the_command_line_plans_waits_for_approval_and_runs(city, inbox, monkeyp
     from kenshin.cli import main
 
     url, truth = city
-    monkeypatch.setenv("KENSHIN_DATABASE_URL", url)
+    staff01 = logins("staff01", "kenshin_purger", "kenshin_staff")
+    staff02 = logins("staff02", "kenshin_staff")
+    monkeypatch.setenv("KENSHIN_DATABASE_URL", staff01)
     policy = {**config.load("retention"), "purge": {"approval_threshold_rows": 100, "batch_rows": 1000}}
     monkeypatch.setattr(retention, "policy", lambda: policy)
     cli = CliRunner()
@@ -349,9 +369,11 @@ def test_the_command_line_plans_waits_for_approval_and_runs(city, inbox, monkeyp
     waiting = cli.invoke(main, ["purge", "run", "--as-of", AS_OF.isoformat(), "--by", "staff01"])
     assert waiting.exit_code == 3 and "approval" in waiting.stderr
     run_id = json.loads(waiting.stdout)["run_id"]
-    own = cli.invoke(main, ["purge", "approve", str(run_id), "--by", "staff01"])
-    assert own.exit_code == 1 and "someone other than its requester" in own.stderr
-    assert cli.invoke(main, ["purge", "approve", str(run_id), "--by", "staff02"]).exit_code == 0
+    own = cli.invoke(main, ["purge", "approve", str(run_id), "--by", "staff02"])
+    assert own.exit_code == 1 and "other than its requester" in own.stderr
+    monkeypatch.setenv("KENSHIN_DATABASE_URL", staff02)
+    assert cli.invoke(main, ["purge", "approve", str(run_id)]).exit_code == 0
+    monkeypatch.setenv("KENSHIN_DATABASE_URL", staff01)
     done = cli.invoke(main, ["purge", "run", "--as-of", AS_OF.isoformat(), "--by", "staff01"])
     assert done.exit_code == 0, done.stderr
     result = json.loads(done.stdout)

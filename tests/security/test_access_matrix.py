@@ -44,9 +44,12 @@ STAFF_ADDRESS_VIEW = "---- 0--- y--- ---- ---- ----"
 STATS_TABLE = "---- ---- ---- y--- ---- ----"
 
 MATRIX: dict[str, str] = {
-    "audit.access_log": "---- ---- ---- ---- y--- y--y",
-    "audit.change_log": "---- ---- ---- ---- y--- y--y",
-    "audit.record_correction": "yy-- ---- ---- ---- y--- y-yy",
+    # append-only: the purge removes and scrubs only through audit.expire_rows / scrub_correction_values
+    "audit.access_log": "---- ---- ---- ---- y--- y---",
+    "audit.change_log": "---- ---- ---- ---- y--- y---",
+    "audit.record_correction": "yy-- ---- ---- ---- y--- y---",
+    **{f"audit.{t}": "---- ---- ---- ---- y--- ----" for t in (
+        "access_purpose", "expired_row", "policy", "scrubbed_values", "seal")},
     **{f"core.{t}": CORE_TABLE for t in (
         "detailed_exam", "external_screening", "nhi_period", "person", "person_event", "person_version",
         "screening", "voucher", "welfare_period")},
@@ -55,6 +58,8 @@ MATRIX: dict[str, str] = {
     "core.notice_cause": "yy-- ---- ---- ---- ---- y--y",
     # a join: no one writes through it (n for the roles that may use the schema)
     "core.person_current": "ynnn ---- ---- ---- ---- -nnn",
+    # the predicate of protected addresses: the letters (loader) ask it; staff only through their functions
+    "core.protected_address": "ynnn ---- ---- ---- ---- -nnn",
     **{f"landing.{t}": LANDING_TABLE for t in ("jumin", "kenshin", "kokuho", "seiho", "seiken", "shokai_res")},
     **{f"landing.{t}_accepted": LANDING_VIEW for t in ("jumin", "kokuho", "seiho")},
     # the UPDATE is tried on their last column, an expression
@@ -65,10 +70,14 @@ MATRIX: dict[str, str] = {
     "ops.load_manifest": "yyy- ---- ---- ---- y--- y-yy",
     # written only through ops.request_correction / ops.decide_correction
     "ops.correction_request": "---- ---- ---- ---- y--- y--y",
+    # staff identities: the owner's; support-measure lifts: written only through ops.*_protection_lift
+    "ops.staff_member": "---- ---- ---- ---- y--- ----",
+    "ops.protection_request": "---- ---- ---- ---- y--- y--y",
     "ops.deletion_log": "y--- ---- ---- ---- y--- y--y",
     "ops.provision_export": "yyy- ---- ---- ---- y--- ----",
-    "ops.purge_run": "y--- ---- ---- ---- y--- yyyy",
-    "ops.purge_count": "y--- ---- ---- ---- y--- yyyy",
+    # the approver (staff) reads the plan it decides: counts only
+    "ops.purge_run": "y--- y--- y--- ---- y--- yyyy",
+    "ops.purge_count": "y--- y--- y--- ---- y--- yyyy",
     "public.kenshin_schema_version": NONE,
     **{f"staff.{t}": STAFF_VIEW for t in (
         "detailed_exam", "external_screening", "nhi_period", "notice", "screening", "voucher", "welfare_period")},
@@ -131,7 +140,7 @@ def actual_matrix(url: str, relations: list[str]) -> dict[str, str]:
             "order by has_column_privilege(%s, attrelid, attnum, 'UPDATE') desc, attnum desc",
             (r, role)).fetchone()[0] for r in relations for role in ROLES}
         # staff must state a purpose before they may read a person's record
-        conn.execute("select set_config('kenshin.purpose', 'access matrix test', false)")
+        conn.execute("select set_config('kenshin.purpose', 'investigation', false)")
         conn.commit()
         out = {}
         for relation in relations:
@@ -170,3 +179,64 @@ def test_the_matrix_sees_a_grant_too_many(db_url):
         conn.execute("grant usage on schema core to kenshin_staff")
         conn.execute("grant select (screening_id) on core.screening to kenshin_stats")
     assert actual_matrix(db_url, ["core.screening"])["core.screening"] == "yyyy y--- y--- ---- ---- y--y"
+
+
+# --- the protection predicate (core.protected_address) on every address path ---
+
+ADDRESS_COLUMNS = ("address", "previous_address", "postal_code", "household_head_name")
+PREDICATE = ("core.protected_address", "core.address_protected")
+
+
+def unprotected_address_paths(conn: psycopg.Connection) -> list[str]:
+    """Relations and functions staff (kenshin_staff, not kenshin_protection) can
+    read that hold an address column but do not go through the predicate: a
+    table must have a staff policy calling audit.staff_read(..., true) (which
+    asks core.address_protected); a view must be security_invoker over such
+    tables only; a function must ask the predicate in its body."""
+    staff_read = conn.execute("select prosrc from pg_proc where oid = 'audit.staff_read'::regproc").fetchone()[0]
+    bad = [] if "core.address_protected" in staff_read else ["audit.staff_read"]
+    guarded = {r[0] for r in conn.execute(
+        """select p.schemaname || '.' || p.tablename from pg_policies p
+            where 'kenshin_staff' = any(p.roles) and p.qual ~ 'staff_read\\(.*true\\)'""")}
+    relations = conn.execute(
+        """select n.nspname || '.' || c.relname, c.relkind, coalesce(c.reloptions, '{}')
+             from pg_class c join pg_namespace n on n.oid = c.relnamespace
+            where c.relkind in ('r', 'v', 'm') and n.nspname not in ('pg_catalog', 'information_schema')
+              and exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = any(%s)
+                             and has_column_privilege('kenshin_staff', c.oid, a.attnum, 'SELECT'))
+              and has_schema_privilege('kenshin_staff', n.oid, 'USAGE')""", (list(ADDRESS_COLUMNS),)).fetchall()
+    for name, kind, options in relations:
+        if kind == "r" and name not in guarded:
+            bad.append(name)
+        elif kind in ("v", "m"):
+            sources = {r[0] for r in conn.execute(
+                """select distinct n.nspname || '.' || c.relname from pg_rewrite w
+                     join pg_depend d on d.objid = w.oid and d.classid = 'pg_rewrite'::regclass
+                     join pg_class c on c.oid = d.refobjid and c.relkind = 'r'
+                     join pg_namespace n on n.oid = c.relnamespace
+                    where w.ev_class = %s::regclass""", (name,))}
+            if "security_invoker=true" not in options or not sources or not sources <= guarded:
+                bad.append(name)
+    for name, body in conn.execute(
+            """select p.oid::regprocedure::text, p.prosrc from pg_proc p
+                 join pg_namespace n on n.oid = p.pronamespace
+                where n.nspname not in ('pg_catalog', 'information_schema')
+                  and has_function_privilege('kenshin_staff', p.oid, 'EXECUTE')
+                  and has_schema_privilege('kenshin_staff', n.oid, 'USAGE')
+                  and p.proargnames && %s::text[]""", (list(ADDRESS_COLUMNS),)):
+        if not any(f in body for f in PREDICATE):
+            bad.append(name)
+    return bad
+
+
+def test_every_address_staff_can_read_goes_through_the_protection_predicate(db_url):
+    with psycopg.connect(db_url) as conn:
+        assert unprotected_address_paths(conn) == []
+        # a new path that forgets the predicate fails the test: a plain view, and a function
+        conn.execute("create view staff.mailing_list as select addressee_id, address from core.person_version")
+        conn.execute("grant select on staff.mailing_list to kenshin_staff")
+        conn.execute("create function staff.addresses() returns table (addressee_id char(10), address text) "
+                     "language sql security definer as 'select addressee_id, address from core.person_version'")
+        conn.execute("grant execute on function staff.addresses() to kenshin_staff")
+        assert unprotected_address_paths(conn) == ["staff.mailing_list", "staff.addresses()"]
+        conn.rollback()

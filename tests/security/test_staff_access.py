@@ -35,7 +35,8 @@ def two_people(db_url):
 
 def access_log(url):
     with psycopg.connect(url) as conn:
-        return conn.execute("select db_role, app_user, purpose, object, person_key, protected, access_log::text "
+        return conn.execute("select db_role, app_user, purpose, object, person_key, protected, purpose_note, "
+                            "access_log::text "
                             "from audit.access_log order by access_id").fetchall()
 
 
@@ -61,7 +62,8 @@ def test_staff_reach_core_only_through_the_views(two_people):
 
 def test_every_person_shown_is_recorded_with_the_purpose(two_people):
     url, keys = two_people
-    with db.connect(url, role="kenshin_staff", user="staff042", purpose="精検受診勧奨の確認") as conn:
+    with db.connect(url, role="kenshin_staff", user="staff042", purpose="followup",
+                    purpose_note="精検受診勧奨の確認") as conn:
         people = conn.execute("select addressee_id from staff.person").fetchall()
         screenings = conn.execute("select addressee_id, result_code from staff.screening order by 1").fetchall()
         # the same person read again in the same transaction: recorded once
@@ -71,17 +73,17 @@ def test_every_person_shown_is_recorded_with_the_purpose(two_people):
     assert screenings == [(OPEN, "1"), (PROTECTED, "3")]
     log = access_log(url)
     assert [row[:6] for row in log] == [
-        ("kenshin_staff", "staff042", "精検受診勧奨の確認", "core.person_version", keys[OPEN], False),
-        ("kenshin_staff", "staff042", "精検受診勧奨の確認", "core.screening", keys[OPEN], False),
-        ("kenshin_staff", "staff042", "精検受診勧奨の確認", "core.screening", keys[PROTECTED], True),
+        ("kenshin_staff", "staff042", "followup", "core.person_version", keys[OPEN], False),
+        ("kenshin_staff", "staff042", "followup", "core.screening", keys[OPEN], False),
+        ("kenshin_staff", "staff042", "followup", "core.screening", keys[PROTECTED], True),
     ]
     for row in log:
-        assert not any(v in row[6] for v in (OPEN, PROTECTED, "開示", "保護", "川崎市"))
+        assert not any(v in row[7] for v in (OPEN, PROTECTED, "開示", "保護", "川崎市"))
 
 
 def test_the_designated_role_sees_protected_addresses_and_is_recorded(two_people):
     url, keys = two_people
-    with db.connect(url, role="kenshin_protection", user="staff007", purpose="DV支援措置の手作業送付") as conn:
+    with db.connect(url, role="kenshin_protection", user="staff007", purpose="protection_case") as conn:
         people = conn.execute("select addressee_id, address from staff.person order by 1").fetchall()
         events = conn.execute("select addressee_id from staff.person_event").fetchall()
         conn.commit()
@@ -93,12 +95,12 @@ def test_the_designated_role_sees_protected_addresses_and_is_recorded(two_people
 def test_screening_history_one_person_at_a_time(two_people):
     url, keys = two_people
     assert marts.build(url=url)
-    with db.connect(url, role="kenshin_staff", user="staff042", purpose="経年管理") as conn:
+    with db.connect(url, role="kenshin_staff", user="staff042", purpose="resident_inquiry") as conn:
         rows = conn.execute("select exam_type, exam_date, result_code from staff.screening_history(%s)",
                             (PROTECTED,)).fetchall()
         conn.commit()
     assert rows == [("04", dt.date(2026, 10, 2), "3")]
-    with db.connect(url, role="kenshin_staff", purpose="経年管理") as conn:
+    with db.connect(url, role="kenshin_staff", purpose="resident_inquiry") as conn:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("select * from marts.screening_history")
     assert [r[3:6] for r in access_log(url)] == [("marts.screening_history", keys[PROTECTED], True)]

@@ -450,3 +450,12 @@ def test_dockerfile_does_not_run_as_root():
     ]
     text = DOCKERFILE.read_text(encoding="utf-8")
     assert re.search(r"useradd\b.*--uid 50000\b.*\bairflow\b", " ".join(text.split()))
+
+
+def test_the_database_server_keeps_row_values_out_of_its_log(services):
+    """The production server starts with the settings the embedded one has."""
+    from kenshin.platform.db import SERVER_LOG_SETTINGS
+
+    command = command_text(services["postgres"].get("command"))
+    for key, value in SERVER_LOG_SETTINGS.items():
+        assert f"-c {key}={value}" in command, key

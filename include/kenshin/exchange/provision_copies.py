@@ -4,8 +4,9 @@ server so that a municipality our residents move to can query their history.
 
 Each monthly export holds the city's own screening records added or changed
 since the previous export (all of them the first time), with their
-detailed-exam outcome; `auto_answer=0` for protection-flagged persons (the
-network must not answer for them automatically); nothing past its retention
+detailed-exam outcome; `auto_answer=0` for anyone at a protected address (the
+network must not answer for them automatically: core.protected_address);
+nothing past its retention
 (保管期間, `programmes.yaml`). The window of changes is recorded per period
 (ops.provision_export): a rerun of the same period writes the same bytes.
 """
@@ -36,7 +37,7 @@ with retained as (
     select code, retained_from from unnest(%(codes)s::text[], %(retained_from)s::date[]) as r (code, retained_from)
 )
 select s.addressee_id, s.exam_type, s.exam_date, s.result_code, coalesce(d.outcome, ''),
-       case when v.protection_flag then '0' else '1' end
+       case when v.addressee_id in (select addressee_id from core.protected_address) then '0' else '1' end
   from core.screening s
   left join core.detailed_exam d on d.screening_id = s.screening_id
   join retained r on r.code = s.exam_type

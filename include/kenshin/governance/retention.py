@@ -273,17 +273,12 @@ class Category:
     name: str
     table: str
     predicate: Callable[[str], str]
-    # SQL run on the selected rows instead of deleting them (alias t, ctids in %(ctids)s)
+    # the audit function run on the selected rows instead of deleting them
     scrub: str | None = None
 
 
-_SCRUB_AUDIT = """
-update audit.record_correction t
-   set old_values = (select coalesce(jsonb_object_agg(k, null), '{}') from jsonb_object_keys(t.old_values) k),
-       new_values = (select coalesce(jsonb_object_agg(k, null), '{}') from jsonb_object_keys(t.new_values) k),
-       values_purged_at = now()
- where t.ctid = any(%(ctids)s)
-"""
+# the values of a correction whose record is gone (audit.scrub_correction_values)
+_SCRUB_AUDIT = "audit.scrub_correction_values"
 
 # In the order they run: rows others refer to go after the rows referring to them.
 CATEGORIES: tuple[Category, ...] = (
@@ -296,6 +291,8 @@ CATEGORIES: tuple[Category, ...] = (
     Category("change log past retention", "audit.change_log", _before("changed_at", "audit_before")),
     Category("access log past retention", "audit.access_log", _before("accessed_at", "audit_before")),
     Category("correction requests past retention", "ops.correction_request", _before("decided_at", "audit_before")),
+    Category("support-measure lift requests past retention", "ops.protection_request",
+             _before("decided_at", "audit_before")),
     Category("audit values of purged records", "audit.record_correction", _audit_values, scrub=_SCRUB_AUDIT),
     Category("screenings past retention", "core.screening", _screening),
     Category("external screenings past retention", "core.external_screening", _screening),
@@ -323,6 +320,14 @@ CATEGORIES: tuple[Category, ...] = (
 )
 # Tables the purge leaves alone, and why (a test fails on a table in neither list).
 EXEMPT = {
+    "audit.seal": "the audit trail's hash chain: hashes and transaction ranges, no personal data; removing a seal "
+                  "would break the chain",
+    "audit.expired_row": "which audit rows the purge removed, with their hashes (no values): the seals still verify",
+    "audit.scrubbed_values": "which corrections' values the purge scrubbed, with the values' hash (no values)",
+    "audit.policy": "the audit period the database enforces (configuration)",
+    "audit.access_purpose": "the purposes staff may state (configuration); the access log refers to them",
+    "ops.staff_member": "the staff identities four-eyes decisions are checked against (no resident's data); "
+                        "a member who leaves is deactivated, never deleted, so old decisions keep their name",
     "ops.provision_export": "export windows (period, times, file name, count): no personal data; "
                             "the latest one starts the next window",
 }
@@ -334,11 +339,23 @@ def count(conn: psycopg.Connection, category: Category, params: dict) -> int:
                         params).fetchone()[0]
 
 
+# The audit trail is append-only (migration 0022): its rows go through the
+# database's own functions, which enforce the audit period and log each row's hash.
+_AUDIT_KEYS = {"audit.change_log": "change_id", "audit.access_log": "access_id",
+               "audit.record_correction": "correction_id"}
+
+
 def _apply_batch(conn: psycopg.Connection, category: Category, params: dict, limit: int) -> int:
+    if category.table in _AUDIT_KEYS:
+        ids = conn.execute(f"select array(select t.{_AUDIT_KEYS[category.table]} from {category.table} t "
+                           f"where {category.predicate('t')} limit %(limit)s)", {**params, "limit": limit}).fetchone()[0]
+        if not ids:
+            return 0
+        if category.scrub:
+            return conn.execute("select audit.scrub_correction_values(%s)", (ids,)).fetchone()[0]
+        return conn.execute("select audit.expire_rows(%s, %s, %s::date)",
+                            (category.table, ids, params["audit_before"])).fetchone()[0]
     selected = f"array(select t.ctid from {category.table} t where {category.predicate('t')} limit %(limit)s)"
-    if category.scrub:
-        ctids = conn.execute(f"select {selected}", {**params, "limit": limit}).fetchone()[0]
-        return conn.execute(category.scrub, {"ctids": ctids}).rowcount if ctids else 0
     if category.table == "ops.load_manifest":
         # a later duplicate of a purged file forgets which one it duplicated
         conn.execute(f"update ops.load_manifest d set duplicate_of = null "
@@ -386,8 +403,8 @@ def plan(conn: psycopg.Connection, as_of: dt.date) -> dict[str, int]:
 
 
 @contextlib.contextmanager
-def _connect(url: str | None) -> Iterator[psycopg.Connection]:
-    with db.connect(url, role=PURGER) as conn:
+def _connect(url: str | None, user: str | None = None) -> Iterator[psycopg.Connection]:
+    with db.connect(url, role=PURGER, user=user) as conn:
         # the predicates nest many subqueries: their estimated cost triggers JIT
         # compilation, which took longer than running them (as in the marts)
         conn.execute("set jit = off")
@@ -421,14 +438,18 @@ def create_run(as_of: dt.date, requested_by: str, dag_run_id: str | None = None,
 def describe(run_id: int, *, url: str | None = None) -> dict:
     """A run as the log holds it: state, people involved, counts per category."""
     with _connect(url) as conn:
-        row = conn.execute(
-            """select run_id, as_of, policy_version, state, requested_by, approved_by, planned_rows, deleted_rows,
-                      created_at, approved_at, started_at, finished_at, verified_at
-                 from ops.purge_run where run_id = %s""", (run_id,)).fetchone()
-        if row is None:
-            raise PurgeError(f"purge run {run_id} does not exist")
-        counts = conn.execute("select category, rows_planned, rows_deleted, remaining from ops.purge_count "
-                              "where run_id = %s", (run_id,)).fetchall()
+        return _describe(conn, run_id)
+
+
+def _describe(conn: psycopg.Connection, run_id: int) -> dict:
+    row = conn.execute(
+        """select run_id, as_of, policy_version, state, requested_by, approved_by, planned_rows, deleted_rows,
+                  created_at, approved_at, started_at, finished_at, verified_at
+             from ops.purge_run where run_id = %s""", (run_id,)).fetchone()
+    if row is None:
+        raise PurgeError(f"purge run {run_id} does not exist")
+    counts = conn.execute("select category, rows_planned, rows_deleted, remaining from ops.purge_count "
+                          "where run_id = %s", (run_id,)).fetchall()
     keys = ("run_id", "as_of", "policy_version", "state", "requested_by", "approved_by", "planned_rows",
             "deleted_rows", "created_at", "approved_at", "started_at", "finished_at", "verified_at")
     out = dict(zip(keys, row, strict=True))
@@ -437,26 +458,26 @@ def describe(run_id: int, *, url: str | None = None) -> dict:
     return out
 
 
-def approve(run_id: int, approver: str, *, reject: bool = False, url: str | None = None) -> dict:
-    """Approve (or refuse) a planned run. The approver may not be the requester
-    (four eyes): the database refuses it too; the requester may only withdraw it."""
-    with _connect(url) as conn:
-        row = conn.execute("select state, requested_by from ops.purge_run where run_id = %s for update",
-                           (run_id,)).fetchone()
-        if row is None:
-            raise PurgeError(f"purge run {run_id} does not exist")
-        state, requester = row
-        if state != "planned":
-            raise PurgeError(f"purge run {run_id} is {state}, not waiting for approval")
-        if approver == requester and not reject:
-            raise PurgeError(f"purge run {run_id}: the approver must be someone other than its requester")
-        # a requester may withdraw their own plan (refused, no second person recorded)
-        conn.execute("update ops.purge_run set state = %s, approved_by = %s, approved_at = now() "
-                     "where run_id = %s", ("refused" if reject else "approved",
-                                           None if approver == requester else approver, run_id))
-        conn.commit()
-    log.info("purge run %d %s by a second person", run_id, "refused" if reject else "approved")
-    return describe(run_id, url=url)
+def approve(run_id: int, *, airflow_user: str | None = None, reject: bool = False, label: str | None = None,
+            url: str | None = None) -> dict:
+    """Approve (or refuse) a planned run, through `ops.decide_purge`: the
+    approver is the database login's staff member (`kenshin purge approve`
+    run with one's own login), or, from Airflow's login only, the staff member
+    of the Airflow user who answered the approval in the UI. The database
+    refuses the requester and anyone not registered as staff; the requester may
+    only withdraw the plan. `label` is only recorded (kenshin.app_user)."""
+    try:
+        # a staff member decides as staff; Airflow relays the UI's answer as the purge's role
+        with db.connect(url, role=PURGER if airflow_user else "kenshin_staff", user=label) as conn:
+            state = conn.execute("select ops.decide_purge(%s, %s, %s)",
+                                 (run_id, not reject, airflow_user)).fetchone()[0]
+            conn.commit()
+            decided = _describe(conn, run_id)
+    except (psycopg.errors.InsufficientPrivilege, psycopg.errors.NoDataFound,
+            psycopg.errors.ObjectNotInPrerequisiteState) as exc:
+        raise PurgeError(exc.diag.message_primary) from None
+    log.info("purge run %d %s", run_id, state)
+    return decided
 
 
 def execute(run_id: int, *, url: str | None = None) -> dict:

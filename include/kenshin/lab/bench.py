@@ -542,7 +542,11 @@ def run_purge(residents: int, work: Path) -> None:
     run = retention.create_run(as_of, "bench", url=url)
     steps["plan"] = time.monotonic() - t
     if run["needs_approval"]:
-        retention.approve(run["run_id"], "bench-approver", url=url)
+        # a second person: the bench's superuser speaks as Airflow does for a UI approver
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("insert into ops.staff_member (staff_id, airflow_user) values ('bench-approver', "
+                         "'bench-approver') on conflict do nothing")
+        retention.approve(run["run_id"], airflow_user="bench-approver", url=url)
     t = time.monotonic()
     run = retention.execute(run["run_id"], url=url)
     steps["execute"] = time.monotonic() - t

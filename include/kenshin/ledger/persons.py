@@ -42,7 +42,23 @@ def _stage(conn: psycopg.Connection, load_id: int, *, full: bool) -> None:
     """Temp table `stg_jumin`: the load's accepted lines with their version hash."""
     next_date = "null::date" if full else _NEXT_EVENT
     conn.execute(_STAGE_JUMIN.format(hash=_HASH, next_date=next_date), {"load": load_id})
+    _keep_support_measures(conn, load_id)
     conn.execute("analyze stg_jumin")
+
+
+def _keep_support_measures(conn: psycopg.Connection, load_id: int) -> None:
+    """A line without the support measure (支援措置) of a person under one does
+    not lift it: the flag is kept and a lift request waits for a staff member of
+    kenshin_protection to approve (ops.protection_request); the database refuses
+    any other lift (core.guard_protection)."""
+    kept = [r[0] for r in conn.execute(
+        """update stg_jumin s set protection_flag = true
+            where not s.protection_flag
+              and s.addressee_id in (select addressee_id from core.person_version where protection_flag)
+           returning s.addressee_id""")]
+    if kept:
+        conn.execute(f"update stg_jumin set attrs_hash = {_HASH} where addressee_id = any(%s)", (kept,))
+        conn.execute("select ops.registry_lift_requests(%s, %s)", (load_id, kept))
 
 
 def apply_snapshot(conn: psycopg.Connection, load_id: int, extract: dt.date) -> dict[str, int]:

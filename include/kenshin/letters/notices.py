@@ -201,7 +201,7 @@ def _followups(conn: psycopg.Connection, kind: str, rule: dict, as_of: dt.date) 
 
 def record(conn: psycopg.Connection, batch: Batch) -> dict[str, int]:
     """Write the batch into the notice history in one transaction; returns counts
-    (bulk letters, manual letters for protection-flagged persons)."""
+    (bulk letters; manual letters for anyone at a protected address)."""
     fy = programmes.fiscal_year(batch.as_of)
     with conn.transaction():
         conn.execute("create temp table new_letter (seq int, addressee_id char(10), exam_types text[], "
@@ -220,7 +220,8 @@ def record(conn: psycopg.Connection, batch: Batch) -> dict[str, int]:
             with inserted as (
                 insert into core.notice (kind, addressee_id, fiscal_year, exam_types, as_of, deadline, delivery, batch)
                 select %(kind)s, l.addressee_id, %(fy)s, l.exam_types, %(day)s, l.deadline,
-                       case when v.protection_flag then 'manual' else 'bulk' end, %(batch)s
+                       case when v.addressee_id in (select addressee_id from core.protected_address)
+                            then 'manual' else 'bulk' end, %(batch)s
                   from new_letter l
                   join core.person_version v on v.addressee_id = l.addressee_id
                    and v.valid_from <= %(day)s and (v.valid_to is null or v.valid_to > %(day)s)

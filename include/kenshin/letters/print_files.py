@@ -5,7 +5,7 @@
   exam_types, deadline;
 - `YYYYMMDD_{kind}.pdf`: the letters themselves, one A4 page each, in a
   Japanese font (IPAex Mincho, Debian package fonts-ipaexfont-mincho);
-- `YYYYMMDD_{kind}_manual.csv`: letters for protection-flagged persons, never
+- `YYYYMMDD_{kind}_manual.csv`: letters to anyone at a protected address (core.protected_address), never
   in the two files above; staff handle them by hand.
 
 The files are written from the notice history (core.notice), so a rerun writes
@@ -30,7 +30,10 @@ MANUAL_FIELDS = ["notice_id", "kind", "addressee_id", "exam_types", "deadline"]
 
 _ROWS = """
 select n.notice_id, n.kind, n.addressee_id, v.name_kanji, v.postal_code, v.address, n.exam_types, n.deadline,
-       n.delivery
+       -- asked again when the files are written: a measure begun since the
+       -- letter was recorded keeps it from the vendor too
+       case when n.delivery = 'manual' or n.addressee_id in (select addressee_id from core.protected_address)
+            then 'manual' else 'bulk' end
   from core.notice n
   join core.person_version v on v.addressee_id = n.addressee_id
    and v.valid_from <= n.as_of and (v.valid_to is null or v.valid_to > n.as_of)

@@ -37,18 +37,20 @@ def list_open(limit: int = 100, *, url: str | None = None) -> list[dict[str, Any
 
 
 _RECORD_KEYS = ("name_kana", "name_kanji", "sex", "birth_date", "postal_code", "address", "exam_type",
-                "exam_date", "addressee_id", "voucher_number")
+                "exam_date", "addressee_id", "voucher_number", "withheld")
 _ITEM_KEYS = ("review_id", "file", "line_no", "source", "reason", "candidates", "status", "linked_addressee_id",
               "decided_by", "decided_at", "decision_reason")
 _PERSON_KEYS = ("name_kanji", "name_kana", "sex", "birth_date", "postal_code", "address", "status")
-PURPOSE = "review queue decision (突合確認)"
+PURPOSE = "review_queue"   # audit.yaml purposes: 突合確認
 
 
 def show(review_id: int, by: str | None = None, *, url: str | None = None) -> dict[str, Any]:
     """One item: the record and its candidates as of the exam date, read as
     staff (kenshin_staff, purpose: the review queue), so that the clinic's
-    record and every candidate shown are in the access log. A protection-
-    flagged candidate's name and address are shown only to kenshin_protection."""
+    record and every candidate shown are in the access log. Where the record,
+    a candidate or the linked person is at a protected address
+    (core.protected_address), names and addresses are shown only to
+    kenshin_protection (`withheld` says so)."""
     with db.connect(url, role="kenshin_staff", user=by, purpose=PURPOSE) as conn:
         row = conn.execute("select * from staff.review_record(%s)", (review_id,)).fetchone()
         if row is None:

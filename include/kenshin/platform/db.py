@@ -32,6 +32,19 @@ log = logging.getLogger(__name__)
 SQL_DIR = PROJECT_ROOT / "include" / "sql"
 DATABASE_NAME = "kenshin"
 
+# What keeps personal data out of PostgreSQL's own log, which nobody purges: a
+# failing row's values (DETAIL), the failing statement and its parameters, and
+# no statement logging. The embedded cluster starts with them, the compose
+# service too (docker-compose.yml), and migration 0020 sets them per database.
+SERVER_LOG_SETTINGS = {
+    "log_error_verbosity": "terse",
+    "log_min_error_statement": "panic",
+    "log_parameter_max_length": "0",
+    "log_parameter_max_length_on_error": "0",
+    "log_statement": "none",
+    "log_min_duration_statement": "-1",
+}
+
 
 def work_dir() -> Path:
     """The ignored work folder for the embedded cluster, keys and caches."""
@@ -43,6 +56,14 @@ def work_dir() -> Path:
 def with_database(url: str, dbname: str) -> str:
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, "/" + dbname, parts.query, parts.fragment))
+
+
+def with_user(url: str, login: str) -> str:
+    """The same server and database as another login (its password, if the
+    server asks one, from the environment or ~/.pgpass, never the URL)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, f"{login}@{host}", parts.path, parts.query, parts.fragment))
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -152,7 +173,8 @@ def embedded_url() -> str:
             port = _free_port(port or 55432, frozenset(tried))
             tried.add(port)
             opts = (f"-p {port} -k {run} -c listen_addresses=127.0.0.1 -c fsync=on "
-                    f"-c max_connections=200 -c shared_buffers=512MB -c max_wal_size=4GB")
+                    f"-c max_connections=200 -c shared_buffers=512MB -c max_wal_size=4GB "
+                    + " ".join(f"-c {k}={v}" for k, v in SERVER_LOG_SETTINGS.items()))
             started = subprocess.run(
                 _as_postgres_user([str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l",
                                    str(base / "server.log"), "-o", opts, "start"]),
@@ -209,18 +231,21 @@ def app_user() -> str:
 @contextlib.contextmanager
 def connect(url: str | None = None, role: str | None = "kenshin_loader",
             autocommit: bool = False, user: str | None = None,
-            purpose: str | None = None) -> Iterator[psycopg.Connection]:
+            purpose: str | None = None, purpose_note: str | None = None) -> Iterator[psycopg.Connection]:
     """A connection acting as `role` (least privilege: the loader by default),
     on behalf of the application user `user` (default `app_user()`), which
     the audit trail records beside the role and the login. Staff state the
-    `purpose` of their access: the database refuses them a person's record
-    without one, and records it with every record they read."""
+    `purpose` of their access, a code of audit.yaml `purposes` (free text in
+    `purpose_note`): the database refuses them a person's record without one,
+    and records both with every record they read."""
     conn = psycopg.connect(url or database_url(), autocommit=autocommit)
     try:
         conn.execute(sql.SQL("set timezone = {}").format(sql.Literal(vocabulary.business_tz().key)))
         conn.execute("select set_config('kenshin.app_user', %s, false)", (user or app_user(),))
         if purpose:
             conn.execute("select set_config('kenshin.purpose', %s, false)", (purpose,))
+        if purpose_note:
+            conn.execute("select set_config('kenshin.purpose_note', %s, false)", (purpose_note,))
         if role:
             conn.execute(sql.SQL("set role {}").format(sql.Identifier(role)))
         if not autocommit:
@@ -248,3 +273,27 @@ def migrate(url: str | None = None, revision: str = "head") -> None:
     url = url or database_url()
     ensure_database(url)
     command.upgrade(alembic_config(url), revision)
+    sync_policy(url)
+
+
+def sync_policy(url: str) -> None:
+    """Copy the policy the database enforces from configuration: the access
+    purposes (audit.yaml) into audit.access_purpose, a purpose no longer
+    configured deactivated, never deleted (the access log refers to it); the
+    audit period (retention.yaml audit_years) into audit.policy."""
+    from kenshin.platform import config
+
+    purposes = config.load("audit").get("purposes") or {}
+    with psycopg.connect(url) as conn:
+        if conn.execute("select to_regclass('audit.access_purpose')").fetchone()[0] is None:
+            return   # migrated to an older revision
+        with conn.cursor() as cur:
+            cur.executemany(
+                """insert into audit.access_purpose (code, label_ja, label_en, active) values (%s, %s, %s, true)
+                   on conflict (code) do update set label_ja = excluded.label_ja, label_en = excluded.label_en,
+                                                    active = true""",
+                [(code, p["ja"], p["en"]) for code, p in purposes.items()])
+        conn.execute("update audit.access_purpose set active = false where code <> all(%s)", (list(purposes),))
+        if conn.execute("select to_regclass('audit.policy')").fetchone()[0] is not None:
+            conn.execute("update audit.policy set audit_years = %s",
+                         (int(config.load("retention")["audit_years"]),))
