@@ -62,7 +62,29 @@ SET search_path = pg_catalog
 RETURN EXISTS (SELECT 1 FROM ops.staff_member AS s
                WHERE s.staff_id = $1 AND s.active);
 
-REVOKE EXECUTE ON FUNCTION ops.acting_staff(), ops.staff_of_airflow_user(text), ops.is_registered_staff(text)
+-- The four-eyes rule of every decision (corrections, purges, support-measure
+-- lifts): an approval needs a registered staff member other than the
+-- requester; a refusal, the requester (withdrawing) or a registered member.
+CREATE FUNCTION ops.check_second_person(subject text, requester text, decider text, approve boolean)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog
+AS $$
+BEGIN
+    IF approve AND (decider IS NULL OR decider = requester OR NOT ops.is_registered_staff(decider)) THEN
+        RAISE EXCEPTION '%: the approver must be a registered staff member other than its requester '
+            '(the login decides, not kenshin.app_user)', subject USING ERRCODE = '42501';
+    END IF;
+    IF NOT approve AND decider IS DISTINCT FROM requester AND NOT coalesce(ops.is_registered_staff(decider), FALSE)
+    THEN
+        RAISE EXCEPTION '%: only its requester or a registered staff member may refuse it', subject
+            USING ERRCODE = '42501';
+    END IF;
+END
+$$;
+
+REVOKE EXECUTE ON FUNCTION ops.acting_staff(), ops.staff_of_airflow_user(text), ops.is_registered_staff(text),
+    ops.check_second_person(text, text, text, boolean)
 FROM PUBLIC;
 REVOKE ALL ON ops.staff_member FROM kenshin_loader;
 GRANT EXECUTE ON FUNCTION ops.acting_staff() TO kenshin_staff, kenshin_loader, kenshin_purger, kenshin_protection;
@@ -131,14 +153,7 @@ BEGIN
         RAISE EXCEPTION 'correction request % is %, not waiting for a decision', request, r.state
             USING ERRCODE = '55000';
     END IF;
-    IF approve AND (decider = r.requested_by OR NOT ops.is_registered_staff(decider)) THEN
-        RAISE EXCEPTION 'correction request %: the approver must be a registered staff member other than its '
-            'requester (the login decides, not kenshin.app_user)', request USING ERRCODE = '42501';
-    END IF;
-    IF NOT approve AND decider <> r.requested_by AND NOT ops.is_registered_staff(decider) THEN
-        RAISE EXCEPTION 'correction request %: only its requester or a registered staff member may refuse it',
-            request USING ERRCODE = '42501';
-    END IF;
+    PERFORM ops.check_second_person('correction request ' || request, r.requested_by, decider, approve);
     IF approve THEN
         key_column := CASE r.table_name WHEN 'core.screening' THEN 'screening_id' ELSE 'detailed_exam_id' END;
         BEGIN
@@ -233,14 +248,7 @@ BEGIN
         RAISE EXCEPTION 'purge run %: the Airflow user who answered is not a registered staff member', run
             USING ERRCODE = '42501';
     END IF;
-    IF approve AND (decider = r.requested_by OR NOT ops.is_registered_staff(decider)) THEN
-        RAISE EXCEPTION 'purge run %: the approver must be a registered staff member other than its requester', run
-            USING ERRCODE = '42501';
-    END IF;
-    IF NOT approve AND decider <> r.requested_by AND NOT ops.is_registered_staff(decider) THEN
-        RAISE EXCEPTION 'purge run %: only its requester or a registered staff member may refuse it', run
-            USING ERRCODE = '42501';
-    END IF;
+    PERFORM ops.check_second_person('purge run ' || run, r.requested_by, decider, approve);
     UPDATE ops.purge_run
        SET state = CASE WHEN approve THEN 'approved' ELSE 'refused' END,
            -- a requester withdrawing their own plan is no second person
@@ -474,10 +482,7 @@ BEGIN
         RAISE EXCEPTION 'protection request % is %, not waiting for a decision', request, r.state
             USING ERRCODE = '55000';
     END IF;
-    IF decider = r.requested_by OR NOT ops.is_registered_staff(decider) THEN
-        RAISE EXCEPTION 'protection request %: the decision needs a registered staff member other than its '
-            'requester', request USING ERRCODE = '42501';
-    END IF;
+    PERFORM ops.check_second_person('protection request ' || request, r.requested_by, decider, approve);
     IF approve THEN
         -- every version: no old row reopens her address afterwards
         UPDATE core.person_version SET protection_flag = FALSE
