@@ -5,7 +5,9 @@ Every day at 08:00 Asia/Tokyo, one task per notice kind
 (`include/config/notices.yaml`):
 
 - `VOUCHER` (受診券 / 無料クーポン) and `INVITE` (受診勧奨) run on their send day of
-  the fiscal year (April 1 and October 1 by default) and skip on other days;
+  the fiscal year (April 1 and October 1 by default); VOUCHER also every
+  `mid_year_every_days` after it, for whoever became a target since (a move-in,
+  a new public-assistance recipient); other days they skip;
 - `FOLLOWUP` (精検受診勧奨) and `FOLLOWUP2` (精検再勧奨) run every day and pick the
   要精検 screenings whose follow-up is due that day.
 
@@ -46,9 +48,9 @@ def reminders():
         from kenshin_airflow.connection import warehouse_url
 
         day = run_day(data_interval_end=data_interval_end, dag_run=dag_run, params=params)
-        due = notices.send_day(kind, day)
-        if due is not None and due != day:
-            raise AirflowSkipException(f"{kind} is sent on {due.isoformat()}")
+        not_today = notices.due(kind, day)
+        if not_today:
+            raise AirflowSkipException(not_today)
         return notices.run(kind, day, url=warehouse_url())
 
     send.expand(kind=list(notice_kinds()))

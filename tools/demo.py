@@ -45,7 +45,11 @@ DAYS = 31
 # follow-ups of October's 要精検 (90 days on), vouchers of FY2027, second
 # follow-ups (90 days after the first), invitations of FY2027
 LINKAGE_FROM, LINKAGE_TO = dt.date(2026, 12, 31), dt.date(2027, 1, 31)
-NOTICE_DAYS = (dt.date(2027, 1, 20), dt.date(2027, 4, 1), dt.date(2027, 4, 20), dt.date(2027, 10, 1))
+# (and the mid-year voucher run of 2026-11-04: the ledger began in October, after
+# FY2026's send day, so its targets get their vouchers as mid-year issues)
+NOTICE_DAYS = (dt.date(2026, 11, 4), dt.date(2027, 1, 20), dt.date(2027, 4, 1), dt.date(2027, 4, 20),
+               dt.date(2027, 10, 1))
+EXPLAIN_DAY = dt.date(2026, 12, 1)
 # the monthly retention purge of February (nothing of the demo is past its
 # retention then: the raw rows were loaded today, the wall-clock day, and are
 # kept 90 days), and a dry run of the purge of a day when the demo year's
@@ -111,6 +115,40 @@ def _batches(url: str) -> list[tuple]:
         return conn.execute("""select batch, count(*), count(*) filter (where delivery = 'bulk'),
                                       count(*) filter (where delivery = 'manual')
                                  from core.notice group by batch order by min(notice_id)""").fetchall()
+
+
+def _vouchers(url: str) -> list[tuple]:
+    """Vouchers issued per fiscal year: on the send day, and mid-year (年度途中)."""
+    from kenshin.letters import notices
+
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("select fiscal_year, issued_on, count(*), count(*) filter (where voided_on is not null) "
+                            "from core.voucher group by 1, 2 order by 1, 2").fetchall()
+    out: dict[int, list[int]] = {}
+    for fy, issued_on, n, void in rows:
+        start = notices.send_day("VOUCHER", issued_on)
+        totals = out.setdefault(fy, [0, 0, 0])
+        totals[0 if issued_on == start else 1] += n
+        totals[2] += void
+    return [(fy, *totals) for fy, totals in sorted(out.items())]
+
+
+def _explain_sample(url: str) -> str:
+    """`kenshin eligible --explain` for one synthetic resident screened in the
+    demo month, the addressee id left out (the demo prints no personal data)."""
+    from kenshin.cli import explanation
+    from kenshin.programmes import eligibility
+    from kenshin.programmes import rules as programmes
+
+    with psycopg.connect(url) as conn:
+        row = conn.execute("""select s.addressee_id from core.screening s
+                               join core.person_current p using (addressee_id)
+                              where p.status = 1 and s.exam_type = '04' order by s.screening_id limit 1""").fetchone()
+        if row is None:
+            return "  (no screening in the demo month)"
+        person = next(eligibility.people(conn, EXPLAIN_DAY, row[0]))
+    text = explanation(row[0], EXPLAIN_DAY, eligibility.decide(person, EXPLAIN_DAY), programmes.exam_types())
+    return text.replace(row[0], "(a synthetic resident)")
 
 
 def _summary(url: str) -> list[tuple[str, object]]:
@@ -254,6 +292,11 @@ def main() -> None:
     for batch, letters, bulk, manual in _batches(url):
         files = " ".join(sorted(p.name for p in Path(data, "notices").glob(f"{batch}*")))
         print(f"  {batch:<20}{letters:>7} letters ({bulk} bulk, {manual} manual)  {files}")
+    print("\nvouchers (受診券 with numbers, core.voucher): issued on the send day / mid-year (年度途中) / void")
+    for fy, start, mid_year, void in _vouchers(url):
+        print(f"  FY{fy}: {start} on the send day, {mid_year} mid-year, {void} void")
+    print(f"\nkenshin eligible --explain (one resident, {EXPLAIN_DAY}):")
+    print(_explain_sample(url))
     print("\nprocess indicators of the demo fiscal year, all ages and sexes (stats.process_indicators; counts 1-9 suppressed):")
     print(f"  {'exam type':<10}{'screened':>9}{'要精検率 %':>11}{'許容値':>8}{'がん発見率 %':>13}{'meets':>7}")
     for exam_type, screened, recall, acceptable, detection, meets in indicators:

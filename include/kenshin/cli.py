@@ -137,7 +137,8 @@ def review_show(review_id: int, by: str | None) -> None:
 @click.argument("review_id", type=int)
 @click.option("--link", "link", metavar="ADDRESSEE_ID", help="Link the record to this addressee.")
 @click.option("--reject", is_flag=True, help="Return the record to the clinic.")
-@click.option("--reason", help="Why it is rejected (required with --reject).")
+@click.option("--reason", help="Why it is rejected (required with --reject); with --link, why a 対象外受診 or "
+                               "重複受診 is accepted (recorded).")
 @click.option("--by", "by", required=True, metavar="STAFF_ID", help="Who decides (recorded).")
 def review_decide(review_id: int, link: str | None, reject: bool, reason: str | None, by: str) -> None:
     """Decide an item: --link ADDRESSEE_ID, or --reject --reason TEXT; always --by STAFF_ID."""
@@ -148,7 +149,8 @@ def review_decide(review_id: int, link: str | None, reject: bool, reason: str | 
     if reject and not reason:
         raise click.UsageError("--reject needs --reason TEXT")
     try:
-        result = review.decide(review_id, by=by, link=link, reject_reason=reason if reject else None)
+        result = review.decide(review_id, by=by, link=link, reject_reason=reason if reject else None,
+                               reason=None if reject else reason)
     except review.ReviewError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(json.dumps(result, ensure_ascii=False))
@@ -191,29 +193,52 @@ def marts_build(full_refresh: bool) -> None:
 @main.command("eligible")
 @click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), required=True, help="The day assessed.")
 @click.option("--addressee-id", "addressee_id", help="One person (宛名番号); everyone on the ledger by default.")
-def eligible(as_of: dt.datetime, addressee_id: str | None) -> None:
+@click.option("--explain", is_flag=True,
+              help="Per exam type, the rule that decided, in Japanese and English (one person: --addressee-id).")
+def eligible(as_of: dt.datetime, addressee_id: str | None, explain: bool) -> None:
     """対象者判定: one JSON line per person on the ledger on that day, with the
-    programmes (exam types) they are a target of and why not for the others."""
+    programmes (exam types) they are a target of and why not for the others.
+    With --explain, the answer for staff on the telephone: each exam type, the
+    rule that decided (age and its basis, the screening that blocked)."""
     import psycopg
 
     from kenshin.programmes import eligibility
     from kenshin.programmes import rules as programmes
 
+    if explain and not addressee_id:
+        raise click.UsageError("--explain answers for one person: give --addressee-id")
     day = as_of.date()
     rules = programmes.exam_types()
     found = False
     with psycopg.connect(db.database_url()) as conn:
-        for person in eligibility.people(conn, day, addressee_id, rules):
+        for person in eligibility.people(conn, day, addressee_id):
             found = True
-            verdict = eligibility.assess(person, day, rules)
+            verdict = eligibility.decide(person, day, rules)
+            if explain:
+                click.echo(explanation(person.addressee_id, day, verdict, rules))
+                continue
             click.echo(json.dumps({
                 "addressee_id": person.addressee_id, "as_of": day.isoformat(),
                 "fiscal_year": programmes.fiscal_year(day),
-                "targets": [code for code, why in verdict.items() if why is None],
-                "not_targets": {code: why for code, why in verdict.items() if why is not None},
+                "targets": [code for code, v in verdict.items() if v.target],
+                "not_targets": {code: v.reason for code, v in verdict.items() if not v.target},
             }, ensure_ascii=False))
     if addressee_id and not found:
         raise click.ClickException(f"the addressee id given is not on the ledger on {day.isoformat()}")
+
+
+def explanation(addressee_id: str, day: dt.date, verdict: dict, rules: dict) -> str:
+    """`kenshin eligible --explain`: one block per exam type, Japanese then English."""
+    from kenshin.programmes import rules as programmes
+
+    lines = [f"宛名番号 {addressee_id}  {day.isoformat()}（{programmes.fiscal_year(day)}年度） / "
+             f"addressee {addressee_id} on {day.isoformat()} (FY{programmes.fiscal_year(day)})"]
+    for code, v in verdict.items():
+        mark = "対象 target" if v.target else "対象外 not a target"
+        lines.append(f"  {code} {rules[code].name}: {mark}  [rule: {v.rule}]")
+        lines.append(f"      {v.ja}")
+        lines.append(f"      {v.en}")
+    return "\n".join(lines)
 
 
 @main.group("notices")
@@ -232,6 +257,32 @@ def notices_run(kind: str, as_of: dt.datetime, dry_run: bool, encoding: str | No
 
     click.echo(json.dumps(notices.run(kind, as_of.date(), dry_run=dry_run, encoding=encoding),
                           ensure_ascii=False))
+
+
+@main.group("voucher")
+def voucher_group() -> None:
+    """Vouchers (受診券 / クーポン): numbers issued with the VOUCHER letters."""
+
+
+@voucher_group.command("reissue")
+@click.argument("addressee_id")
+@click.option("--reason", required=True, help="Why (lost, damaged ...), kept with the void number.")
+@click.option("--by", "by", required=True, metavar="STAFF_ID", help="Who decides (recorded).")
+@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="The day (default: today); the vouchers of its fiscal year are reissued.")
+def voucher_reissue(addressee_id: str, reason: str, by: str, as_of: dt.datetime | None) -> None:
+    """再発行: void the person's vouchers of the fiscal year and issue new numbers
+    on a letter of their own (batch YYYYMMDD_VOUCHER_reissue); one JSON line."""
+    from kenshin.letters import notices
+    from kenshin.platform import vocabulary as vocab
+    from kenshin.programmes.voucher_numbers import VoucherError
+
+    day = as_of.date() if as_of else dt.datetime.now(vocab.business_tz()).date()
+    try:
+        click.echo(json.dumps(notices.reissue_vouchers(addressee_id, reason=reason, by=by, as_of=day),
+                              ensure_ascii=False))
+    except VoucherError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.group("linkage")

@@ -57,8 +57,9 @@ def test_the_ledger_on_the_day_decides(ledger):
         verdicts = {p.addressee_id: eligibility.assess(p, DAY) for p in eligibility.people(conn, DAY)}
         selected = dict(eligibility.targets(conn, DAY, ["07", "08", "11"]))
     assert sorted(verdicts) == [f"{i:010d}" for i in (1, 2, 3, 4, 5, 7)]  # 6 is not on the ledger yet
-    assert "within the 2-year interval" in verdicts["0000000001"]["07"]
-    assert "within the 2-year interval" in verdicts["0000000002"]["07"]  # the previous municipality's record
+    assert "blocked by exam type 07 on 2025-10-01 (FY2025, in this city)" in verdicts["0000000001"]["07"]
+    # the previous municipality's record blocks like the city's own
+    assert "blocked by exam type 07 on 2025-09-01 (FY2025, reported by the previous" in verdicts["0000000002"]["07"]
     assert verdicts["0000000001"]["04"] is None
     assert verdicts["0000000003"]["08"] is None
     assert "not receiving public assistance" in verdicts["0000000003"]["11"]
@@ -76,9 +77,29 @@ def test_kenshin_eligible_prints_one_line_per_person(ledger):
     assert one.returncode == 0, one.stderr
     [line] = [json.loads(x) for x in one.stdout.splitlines()]
     assert line["fiscal_year"] == 2026
-    assert line["targets"] == ["01", "02", "03", "04", "08", "12"]
-    assert set(line["not_targets"]) == {"05", "06", "07", "09", "10", "11"}
+    assert line["targets"] == ["01", "02", "03", "04", "08"]
+    assert set(line["not_targets"]) == {"05", "06", "07", "09", "10", "11", "12"}
+    assert "not run by the city" in line["not_targets"]["12"]
     everyone = subprocess.run(cli, capture_output=True, text=True, env=env)
     assert len(everyone.stdout.splitlines()) == 6
     absent = subprocess.run([*cli, "--addressee-id", "0000000006"], capture_output=True, text=True, env=env)
     assert absent.returncode == 1 and "not on the ledger" in absent.stderr
+
+
+def test_kenshin_eligible_explain_answers_the_telephone_question(ledger):
+    """Staff on the telephone: each exam type, the rule that decided, in Japanese
+    and English; a block names the screening that blocked."""
+    env = {**os.environ, "KENSHIN_DATABASE_URL": ledger}
+    cli = [sys.executable, "-m", "kenshin.cli", "eligible", "--as-of", "2026-06-01", "--explain"]
+    out = subprocess.run([*cli, "--addressee-id", "0000000002"], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    block = text[text.index("  07 "):text.index("  08 ")]
+    assert "対象外 not a target" in block and "[rule: blocked_by]" in block
+    assert "2025-09-01（2025年度、前住所地の記録）" in block and "2025-09-01 (FY2025, reported by the previous" in block
+    block = text[text.index("  04 "):text.index("  05 ")]
+    # born 1970-01-01: 57 on 2027-03-31, the fiscal year's reference day
+    assert "対象 target" in block and "年度年齢57歳（2027-03-31時点）" in block and "age 57 reached by 2027-03-31" in block
+    assert "[rule: inactive]" in text[text.index("  12 "):]
+    whole_city = subprocess.run(cli, capture_output=True, text=True, env=env)
+    assert whole_city.returncode == 2 and "--addressee-id" in whole_city.stderr

@@ -71,8 +71,9 @@ def test_each_move_in_is_asked_about_once_after_the_lag_window(arrivals, tmp_pat
     july = linkage.request(D(2026, 7, 9), url=arrivals)                     # April 10 + 90
     assert july["queued"] == 1
     assert [r[0] for r in requests(arrivals)] == ["0000000001", "0000000004"]
-    # a target of hepatitis (kept for life): from the network's first year
-    assert requests(arrivals)[1][1:4] == ("011002", 2017, 2026)
+    # a woman of 56: cancer screenings only (kept 5 years). Hepatitis (kept for life)
+    # is not run by the city: nobody is asked back to the network's first year for it
+    assert requests(arrivals)[1][1:4] == ("011002", 2021, 2026)
     for day in (D(2026, 7, 10), D(2026, 12, 1)):
         assert linkage.request(day, url=arrivals)["queued"] == 0
 

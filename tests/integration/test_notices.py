@@ -50,26 +50,28 @@ def read_csv(path) -> list[dict]:
 
 def test_vouchers_go_once_to_exactly_the_targets_and_never_in_bulk_to_a_protected_person(city):
     dry = notices.run("VOUCHER", D(2026, 4, 1), dry_run=True, url=city)
-    assert (dry["letters"], dry["bulk"], dry["manual"]) == (4, 3, 1)
+    assert (dry["letters"], dry["bulk"], dry["manual"]) == (6, 5, 1)
     assert "files" not in dry
     with psycopg.connect(city) as conn:
         assert conn.execute("select count(*) from core.notice").fetchone()[0] == 0
 
     first = notices.run("VOUCHER", D(2026, 4, 1), url=city)
-    assert (first["letters"], first["bulk"], first["manual"], first["causes"]) == (4, 3, 1, 8)
+    assert (first["letters"], first["bulk"], first["manual"], first["causes"]) == (6, 5, 1, 7)
     vendor = read_csv(letters.notices_dir() / "20260401_VOUCHER.csv")
     assert [(r["addressee_id"], r["exam_types"], r["deadline"]) for r in vendor] == [
-        ("0000000001", "09 05", "20270331"),   # periodontal at 20, cervical coupon at 20
-        ("0000000002", "09 07", "20270331"),   # periodontal at 40, breast coupon at 40
+        ("0000000001", "09", "20270331"),      # periodontal at 20 (年度年齢); 19 on April 1: no coupon
+        ("0000000002", "09", "20270331"),      # periodontal at 40; 39 on April 1: no breast coupon
         ("0000000006", "09 11", "20270331"),   # periodontal at 50, welfare health check
+        ("0000000009", "07", "20270331"),      # 40 on April 1 2026: the breast coupon
+        ("0000000010", "07", "20270331"),
     ]
     manual = read_csv(letters.notices_dir() / "20260401_VOUCHER_manual.csv")
-    assert [(r["addressee_id"], r["exam_types"]) for r in manual] == [("0000000003", "09 07")]
+    assert [(r["addressee_id"], r["exam_types"]) for r in manual] == [("0000000003", "09")]
 
     pdf_text = subprocess.run(["pdftotext", "-layout", first["files"]["pdf"], "-"],
                               capture_output=True, text=True, check=True).stdout
     assert "二十" in pdf_text and "花子 様" in pdf_text and "2027年3月31日" in pdf_text
-    assert pdf_text.count("通知番号") == 3
+    assert pdf_text.count("通知番号") == 5
     for path in (first["files"]["csv"], first["files"]["pdf"]):
         text = (subprocess.run(["pdftotext", path, "-"], capture_output=True, text=True, check=True).stdout
                 if path.endswith(".pdf") else open(path, encoding="cp932").read())
@@ -79,7 +81,36 @@ def test_vouchers_go_once_to_exactly_the_targets_and_never_in_bulk_to_a_protecte
     later = notices.run("VOUCHER", D(2026, 6, 1), url=city)
     assert again["letters"] == later["letters"] == 0
     with psycopg.connect(city) as conn:
-        assert conn.execute("select count(*) from core.notice").fetchone()[0] == 4
+        assert conn.execute("select count(*) from core.notice").fetchone()[0] == 6
+
+
+@pytest.fixture
+def coupon_cohorts(db_url, tmp_path, monkeypatch):
+    """The national coupon rule, "20 (cervical) / 40 (breast) on April 1 of the
+    fiscal year": for FY2026 the women born 2005-04-02 ... 2006-04-01 and
+    1985-04-02 ... 1986-04-01, and one day outside each end (DOMAIN.md)."""
+    monkeypatch.setenv("KENSHIN_DATA_DIR", str(tmp_path))
+    with psycopg.connect(db_url) as conn:
+        fixture_load(conn)
+        for i, birth in enumerate((D(2005, 4, 1), D(2005, 4, 2), D(2006, 4, 1), D(2006, 4, 2),
+                                   D(1985, 4, 1), D(1985, 4, 2), D(1986, 4, 1), D(1986, 4, 2)), start=1):
+            insert_person(conn, f"{i:010d}", 2, birth)
+    return db_url
+
+
+def test_coupons_go_to_the_cohorts_of_20_and_40_on_april_1(coupon_cohorts):
+    notices.run("VOUCHER", D(2026, 4, 1), url=coupon_cohorts)
+    vendor = {r["addressee_id"]: r["exam_types"] for r in read_csv(letters.notices_dir() / "20260401_VOUCHER.csv")}
+    assert vendor == {
+        # born 2005-04-01: 21 on April 1, 22 in 年度年齢: neither coupon nor a periodontal milestone
+        "0000000002": "05",   # born 2005-04-02: 20 on April 1 (21 in 年度年齢)
+        "0000000003": "05",   # born 2006-04-01: turned 20 at the end of March 31
+        "0000000004": "09",   # born 2006-04-02: 19 on April 1, no coupon; periodontal at 20 (年度年齢)
+        # born 1985-04-01: 41 on April 1
+        "0000000006": "07",   # born 1985-04-02: 40 on April 1
+        "0000000007": "07",   # born 1986-04-01: 40 on April 1
+        "0000000008": "09",   # born 1986-04-02: 39 on April 1, no coupon; periodontal at 40
+    }
 
 
 def test_invitations_skip_who_was_screened_and_go_once(city):
@@ -91,10 +122,12 @@ def test_invitations_skip_who_was_screened_and_go_once(city):
     first = notices.run("INVITE", D(2026, 10, 1), url=city)
     vendor = {r["addressee_id"]: r["exam_types"] for r in read_csv(letters.notices_dir()
                                                                     / "20261001_INVITE.csv")}
-    assert vendor["0000000004"] == "01 03"          # colorectal done in June
-    assert vendor["0000000002"] == "01 03 04 05 07"
-    assert vendor["0000000009"] == "01 03 04 05 07 06"   # the follow-up HPV test a year on
-    assert vendor["0000000010"] == "01 03 04 05 07"
+    assert vendor["0000000004"] == "01 03"            # colorectal done in June
+    assert vendor["0000000001"] == "05"               # 20: cytology only (HPV-only from 30)
+    assert vendor["0000000002"] == "01 03 04 06 07"   # 40: HPV-only, not cytology
+    assert vendor["0000000006"] == "01 03 04"         # 50: the endoscopy (02) is not on the invitation
+    assert vendor["0000000009"] == "01 03 04 06 07"   # the follow-up HPV test a year on
+    assert vendor["0000000010"] == "01 03 04 07"      # HPV-negative last FY: five years
     assert "0000000005" not in vendor and "0000000003" not in vendor
     assert first["manual"] == 1
     assert notices.run("INVITE", D(2026, 10, 1), url=city)["letters"] == 0

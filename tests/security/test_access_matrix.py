@@ -75,6 +75,8 @@ MATRIX: dict[str, str] = {
     "ops.protection_request": "---- ---- ---- ---- y--- y--y",
     "ops.deletion_log": "y--- ---- ---- ---- y--- y--y",
     "ops.provision_export": "yyy- ---- ---- ---- y--- ----",
+    # the last voucher serial per fiscal year and exam type (no personal data)
+    "ops.voucher_serial": "yyy- ---- ---- ---- ---- ----",
     # the approver (staff) reads the plan it decides: counts only
     "ops.purge_run": "y--- y--- y--- ---- y--- yyyy",
     "ops.purge_count": "y--- y--- y--- ---- y--- yyyy",

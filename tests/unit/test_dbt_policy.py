@@ -30,6 +30,8 @@ def test_exam_type_seed_agrees_with_programmes_yaml():
     for code, rule in rules.items():
         row = seed[code]
         milestones = tuple(int(a) for a in row["milestone_ages"].split()) or None
-        assert (row["programme"], row["population"], number(row["sex"]), number(row["min_age"]), number(row["max_age"]),
-                milestones, number(row["interval_years"])) == (
-            rule.programme, rule.population, rule.sex, rule.min_age, rule.max_age, rule.milestone_ages, rule.interval_years), code
+        ranges = tuple((int(low), number(high)) for low, high in (r.split("-") for r in row["age_ranges"].split()))
+        assert (row["programme"], row["family"], row["active"] == "true", row["population"], number(row["sex"]),
+                number(row["min_age"]), number(row["max_age"]), ranges, milestones, number(row["interval_years"])) == (
+            rule.programme, rule.family, rule.active, rule.population, rule.sex, rule.min_age, rule.max_age,
+            rule.age_ranges, rule.milestone_ages, rule.interval_years), code

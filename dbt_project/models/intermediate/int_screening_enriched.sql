@@ -37,36 +37,36 @@ with
 {%- set changed_after = last_change_watermark(this) %}
 
 changed as (
-    -- what to rebuild: (person, programme or null for all, from which exam date).
+    -- what to rebuild: (person, family or null for all, from which exam date).
     -- A new or corrected screening or outcome changes its own row and the later
-    -- ones of the programme (their previous screening); a ledger change or a
+    -- ones of the family (their previous screening); a ledger change or a
     -- deletion, every row of the person. changed_after is -infinity after a
     -- change of policy (other fiscal year or age rules): everything.
-    select s.addressee_id, t.programme, min(s.exam_date) as rebuild_from
+    select s.addressee_id, t.family, min(s.exam_date) as rebuild_from
     from {{ ref('stg_core__screening') }} as s
     inner join {{ ref('exam_types') }} as t on s.exam_type = t.exam_type
     where s.updated_at > {{ changed_after }}
-    group by s.addressee_id, t.programme
+    group by s.addressee_id, t.family
     union all
-    select d.addressee_id, t.programme, min(s.exam_date) as rebuild_from
+    select d.addressee_id, t.family, min(s.exam_date) as rebuild_from
     from {{ ref('stg_core__detailed_exam') }} as d
     inner join {{ ref('stg_core__screening') }} as s on d.screening_id = s.screening_id
     inner join {{ ref('exam_types') }} as t on s.exam_type = t.exam_type
     where d.updated_at > {{ changed_after }}
-    group by d.addressee_id, t.programme
+    group by d.addressee_id, t.family
     union all
-    -- a screening a previous municipality reported changes the later rows of its programme
-    select e.addressee_id, t.programme, min(e.exam_date) as rebuild_from
+    -- a screening a previous municipality reported changes the later rows of its family
+    select e.addressee_id, t.family, min(e.exam_date) as rebuild_from
     from {{ ref('stg_core__external_screening') }} as e
     inner join {{ ref('exam_types') }} as t on e.exam_type = t.exam_type
     where e.updated_at > {{ changed_after }}
-    group by e.addressee_id, t.programme
+    group by e.addressee_id, t.family
     union all
-    select addressee_id, null as programme, '-infinity'::date as rebuild_from
+    select addressee_id, null as family, '-infinity'::date as rebuild_from
     from {{ ref('stg_core__person') }}
     where updated_at > {{ changed_after }}
     union all
-    select addressee_id, null as programme, '-infinity'::date as rebuild_from
+    select addressee_id, null as family, '-infinity'::date as rebuild_from
     from {{ source('ops', 'deletion_log') }}
     where deleted_at > {{ changed_after }}
 ),
@@ -83,6 +83,7 @@ screening as (
         p.person_key,
         s.exam_type,
         t.programme,
+        t.family,
         t.interval_years,
         s.exam_date,
         {{ fiscal_year('s.exam_date') }} as fiscal_year,
@@ -111,22 +112,22 @@ as_of_exam as (
 ),
 
 previous as (
-    -- the previous screening of the programme, the city's own or one a previous
+    -- the previous screening of the family (either method), the city's own or one a previous
     -- municipality reported (情報照会): both make a screening a repeat
     select screening_id, previous_fiscal_year
     from (
         select
             screening_id,
-            lag(fiscal_year) over (partition by addressee_id, programme order by exam_date, screening_id nulls first)
+            lag(fiscal_year) over (partition by addressee_id, family order by exam_date, screening_id nulls first)
                 as previous_fiscal_year
         from (
-            select screening_id, addressee_id, programme, exam_date, fiscal_year
+            select screening_id, addressee_id, family, exam_date, fiscal_year
             from screening
             union all
             select
                 null as screening_id,
                 e.addressee_id,
-                t.programme,
+                t.family,
                 e.exam_date,
                 {{ fiscal_year('e.exam_date') }} as fiscal_year
             from {{ ref('stg_core__external_screening') }} as e
@@ -146,6 +147,7 @@ enriched as (
         s.person_key,
         s.exam_type,
         s.programme,
+        s.family,
         s.exam_date,
         s.fiscal_year,
         a.sex,
@@ -155,7 +157,7 @@ enriched as (
         s.result_code,
         s.needs_detailed_exam,
         p.previous_fiscal_year,
-        -- 初回: none of the programme in the previous N fiscal years
+        -- 初回: none of the family (either method) in the previous N fiscal years
         (p.previous_fiscal_year is null
          or p.previous_fiscal_year < s.fiscal_year - {{ var('first_time_lookback_years') }}) as is_first_time,
         -- interval kept: the previous one of the programme at least `interval_years` fiscal years earlier
@@ -197,7 +199,7 @@ from (select enriched.*, md5(enriched::text) as row_hash from enriched) as e
 left join {{ this }} as old on e.screening_id = old.screening_id
 where exists (
     select 1 from changed as c
-    where c.addressee_id = e.addressee_id and (c.programme is null or c.programme = e.programme)
+    where c.addressee_id = e.addressee_id and (c.family is null or c.family = e.family)
       and e.exam_date >= c.rebuild_from
 )
 {%- endif %}

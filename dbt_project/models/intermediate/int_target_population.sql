@@ -78,9 +78,13 @@ select
 from cells as c
 inner join {{ ref('exam_types') }} as t
     on c.population = t.population
+    and t.active
     and (t.sex is null or t.sex = c.sex)
-    and c.age_in_fiscal_year >= t.min_age
-    and (t.max_age is null or c.age_in_fiscal_year <= t.max_age)
+    and exists (
+        select 1 from unnest(string_to_array(t.age_ranges, ' ')) as r (age_range)
+        where c.age_in_fiscal_year >= split_part(r.age_range, '-', 1)::integer
+          and (split_part(r.age_range, '-', 2) = ''
+               or c.age_in_fiscal_year <= split_part(r.age_range, '-', 2)::integer))
     and (t.milestone_ages is null
          or c.age_in_fiscal_year::text = any(string_to_array(t.milestone_ages, ' ')))
 inner join {{ ref('age_bands') }} as b on c.age_in_fiscal_year between b.min_age and b.max_age

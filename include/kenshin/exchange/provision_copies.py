@@ -7,7 +7,9 @@ since the previous export (all of them the first time), with their
 detailed-exam outcome; `auto_answer=0` for anyone at a protected address (the
 network must not answer for them automatically: core.protected_address);
 nothing past its retention
-(保管期間, `programmes.yaml`). The window of changes is recorded per period
+(保管期間, `programmes.yaml`). A screening purged or deleted here in the window
+is an `X` row (action X, key only): the intermediate server erases its copy in
+step (DOMAIN.md "Retention"). The window of changes is recorded per period
 (ops.provision_export): a rerun of the same period writes the same bytes.
 """
 
@@ -50,6 +52,19 @@ select s.addressee_id, s.exam_type, s.exam_date, s.result_code, coalesce(d.outco
 """
 
 
+# Screenings purged or deleted in the window whose key has no screening now (a
+# deletion then a new record under the same key is an A row, not an X).
+_DELETIONS = """
+select distinct g.addressee_id, g.exam_type, g.exam_date
+  from ops.deletion_log g
+ where g.table_name = 'core.screening' and g.exam_type is not null
+   and g.deleted_at >= %(since)s and g.deleted_at < %(before)s
+   and not exists (select 1 from core.screening s where s.addressee_id = g.addressee_id
+                      and s.exam_type = g.exam_type and s.exam_date = g.exam_date)
+ order by 1, 2, 3
+"""
+
+
 def retained_from(as_of: dt.date) -> dict[str, dt.date]:
     """Per exam type, the earliest exam date still within retention on `as_of`:
     a record is kept until the end of the fiscal year `retention_years` after
@@ -78,17 +93,20 @@ def export(conn: psycopg.Connection, as_of: dt.date) -> dict:
     limits = retained_from(as_of)
     records = conn.execute(_RECORDS, {"day": as_of, "since": since, "before": before,
                                       "codes": list(limits), "retained_from": list(limits.values())}).fetchall()
+    deleted = conn.execute(_DELETIONS, {"since": since, "before": before}).fetchall()
     city = config.load("platform")["city"]["municipality_code"]
     path = outbox() / name
-    write_records(path, ["H", "FUKUHON", created.isoformat(), city],
-                  [["D", aid, exam_type, f"{day:%Y%m%d}", result, outcome, auto]
-                   for aid, exam_type, day, result, outcome, auto in records], encoding="utf-8")
+    rows = sorted([["D", aid, exam_type, f"{day:%Y%m%d}", result, outcome, auto, "A"]
+                   for aid, exam_type, day, result, outcome, auto in records]
+                  + [["D", aid, exam_type, f"{day:%Y%m%d}", "", "", "", "X"] for aid, exam_type, day in deleted],
+                  key=lambda r: (r[1], r[2], r[3]))
+    write_records(path, ["H", "FUKUHON", created.isoformat(), city], rows, encoding="utf-8")
     if not row:
         conn.execute("insert into ops.provision_export (period, changed_from, changed_before, created_at, "
                      "file_name, records) values (%s, %s, %s, %s, %s, %s)",
                      (period, since, before, created, name, len(records)))
-    log.info("provision copies %s: %d records", name, len(records))
-    return {"period": period, "file": str(path), "records": len(records),
+    log.info("provision copies %s: %d records, %d deletions", name, len(records), len(deleted))
+    return {"period": period, "file": str(path), "records": len(records), "deletions": len(deleted),
             "auto_answer_0": sum(1 for r in records if r[5] == "0")}
 
 

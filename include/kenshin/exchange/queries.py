@@ -76,7 +76,7 @@ def queue_due(conn: psycopg.Connection, as_of: dt.date) -> int:
     if not due:
         return 0
     rules = programmes.exam_types()
-    people = {p.addressee_id: p for p in eligibility.people(conn, as_of, [d[1] for d in due], rules)}
+    people = {p.addressee_id: p for p in eligibility.people(conn, as_of, [d[1] for d in due])}
     queued = 0
     for event_id, aid, moved_in, previous in due:
         verdict = eligibility.assess(people[aid], as_of, rules)

@@ -16,6 +16,7 @@ import json
 import psycopg
 
 from kenshin.platform import vocabulary
+from kenshin.programmes import eligibility
 
 # Screenings and detailed exams of all clinic files are written under one
 # transaction-level lock: a correction, an orphan check and an attach read what
@@ -59,12 +60,14 @@ def _return_in_file_duplicates(conn: psycopg.Connection, load_id: int, key: str,
 
 
 def promote_screenings(conn: psycopg.Connection, load_id: int, clinic_code: str, by: str,
-                       lines: list[int] | None = None) -> dict[str, int]:
-    """Linked screening records of a load into core.screening (upsert with audit)."""
+                       lines: list[int] | None = None, *, check_targets: bool = True) -> dict[str, int]:
+    """Linked screening records of a load into core.screening (upsert with audit).
+    `check_targets=False`: a staff member decided an eligibility review item."""
     _lock_promotion(conn)
     _linked(conn, "landing.kenshin_accepted", load_id, lines)
     duplicates = _return_in_file_duplicates(conn, load_id, "person, exam_type, exam_date",
                                             "person, exam type and exam date")
+    held = _hold_non_targets(conn, load_id) if check_targets else {}
     p = {"clinic": clinic_code, "by": by, "load": load_id}
     corrected = conn.execute(
         """
@@ -101,7 +104,55 @@ def promote_screenings(conn: psycopg.Connection, load_id: int, clinic_code: str,
           from linked
         on conflict (addressee_id, exam_type, exam_date) do nothing
         """, p).rowcount
-    return {"screenings_new": new, "screenings_corrected": corrected, "returned_duplicates": duplicates}
+    return {"screenings_new": new, "screenings_corrected": corrected, "returned_duplicates": duplicates,
+            "not_a_target_review": held.get(NOT_A_TARGET, 0), "repeat_review": held.get(REPEAT_IN_FISCAL_YEAR, 0)}
+
+
+NOT_A_TARGET, REPEAT_IN_FISCAL_YEAR = "not_a_target", "repeat_in_fiscal_year"
+_RULE_WORDS = {
+    eligibility.RESIDENT: "not resident on the exam date",
+    eligibility.SEX: "the exam type is for the other sex",
+    eligibility.AGE: "age in the fiscal year outside the programme's ages",
+    eligibility.POPULATION: "not in the population the programme serves on the exam date",
+    eligibility.EXCLUDED: "covered by an insurer's health check instead",
+    eligibility.ONCE: "screened before (once per life)",
+    eligibility.INACTIVE: "the programme is not run by the city",
+}
+
+
+def _hold_non_targets(conn: psycopg.Connection, load_id: int) -> dict[str, int]:
+    """使用方法1: each linked record's person must have been a target of its exam
+    type on the exam date. One who was not (対象外受診), or a second screening of
+    the same method in the fiscal year (重複受診), waits in review with the rule
+    that decided; the full decision (the Verdict) is kept with the item's
+    candidates, for the staff member who decides, never in a log."""
+    records = [eligibility.Submitted(line, person, code, day, result) for line, person, code, day, result in
+               conn.execute("select line_no, person, exam_type, exam_date, result_code from linked order by line_no")]
+    held: dict[str, int] = {}
+    for line_no, verdict in eligibility.on_exam_dates(conn, records).items():
+        if verdict.target:
+            continue
+        person = next(r.addressee_id for r in records if r.key == line_no)
+        if verdict.repeat_in_fiscal_year:
+            kind = REPEAT_IN_FISCAL_YEAR
+            reason = (f"重複受診: a second screening by exam type {verdict.exam_type} in "
+                      f"FY{verdict.blocking.fiscal_year}")
+        else:
+            kind = NOT_A_TARGET
+            if verdict.rule == eligibility.BLOCKED:
+                why = (f"screened by exam type {verdict.blocking.exam_type} in FY{verdict.blocking.fiscal_year}, "
+                       f"which blocks exam type {verdict.exam_type} in FY{verdict.fiscal_year}")
+            else:
+                why = _RULE_WORDS.get(verdict.rule, verdict.rule)
+            reason = f"対象外受診: not a target of exam type {verdict.exam_type} on the exam date ({why})"
+        send_to_review(conn, load_id, line_no, "kenshin", reason,
+                       [{"addressee_id": person, "score": None, "disagree": ["eligibility"],
+                         "eligibility": verdict.as_dict()}], kind=kind)
+        held[kind] = held.get(kind, 0) + 1
+    if held:
+        conn.execute("delete from linked l where exists (select 1 from ops.review_item r where r.load_id = %s "
+                     "and r.line_no = l.line_no and r.status = 'open')", (load_id,))
+    return held
 
 
 def promote_detailed_exams(conn: psycopg.Connection, load_id: int, clinic_code: str, by: str,
@@ -120,7 +171,7 @@ def promote_detailed_exams(conn: psycopg.Connection, load_id: int, clinic_code: 
         send_to_review(
             conn, load_id, line_no, "seiken",
             "no 要精検 screening of this person, exam type and screening date to follow up",
-            [{"addressee_id": person, "score": None, "disagree": ["screening"]}])
+            [{"addressee_id": person, "score": None, "disagree": ["screening"]}], kind="orphan")
     if orphans:
         conn.execute("delete from linked where line_no = any(%s)", ([o[0] for o in orphans],))
     duplicates = _return_in_file_duplicates(conn, load_id, "person, exam_type, screening_exam_date",
@@ -180,13 +231,15 @@ def return_record(conn: psycopg.Connection, load_id: int, line_no: int, field: s
 
 
 def send_to_review(conn: psycopg.Connection, load_id: int, line_no: int, source: str, reason: str,
-                   candidates: list[dict]) -> None:
-    """A linked record that promotion cannot place goes to the review queue."""
+                   candidates: list[dict], *, kind: str = "identity") -> None:
+    """A linked record that promotion cannot place goes to the review queue
+    (`kind`: which check sent it, ops.review_item.kind)."""
     conn.execute("update ops.record_match set outcome = 'review', addressee_id = null where load_id = %s "
                  "and line_no = %s", (load_id, line_no))
     conn.execute(
-        """insert into ops.review_item (load_id, line_no, source, reason, candidates) values (%s, %s, %s, %s, %s)
+        """insert into ops.review_item (load_id, line_no, source, reason, candidates, kind)
+           values (%s, %s, %s, %s, %s, %s)
            on conflict (load_id, line_no) do update
-              set reason = excluded.reason, candidates = excluded.candidates, status = 'open',
-                  linked_addressee_id = null, decided_by = null, decided_at = null""",
-        (load_id, line_no, source, reason, json.dumps(candidates)))
+              set reason = excluded.reason, candidates = excluded.candidates, kind = excluded.kind, status = 'open',
+                  linked_addressee_id = null, decided_by = null, decided_at = null, decision_reason = null""",
+        (load_id, line_no, source, reason, json.dumps(candidates), kind))

@@ -2,7 +2,7 @@
 
 - `YYYYMMDD_{kind}.csv`: the print vendor's list, one row per letter (CP932 by
   default): notice_id, kind, addressee_id, name_kanji, postal_code, address,
-  exam_types, deadline;
+  exam_types, deadline, and the voucher numbers (受診券番号) of a VOUCHER letter;
 - `YYYYMMDD_{kind}.pdf`: the letters themselves, one A4 page each, in a
   Japanese font (IPAex Mincho, Debian package fonts-ipaexfont-mincho);
 - `YYYYMMDD_{kind}_manual.csv`: letters to anyone at a protected address (core.protected_address), never
@@ -25,15 +25,20 @@ from kenshin.platform.envelope import write_records
 from kenshin.platform.files import atomic_path, font_path
 from kenshin.programmes import rules as programmes
 
-FIELDS = ["notice_id", "kind", "addressee_id", "name_kanji", "postal_code", "address", "exam_types", "deadline"]
-MANUAL_FIELDS = ["notice_id", "kind", "addressee_id", "exam_types", "deadline"]
+# voucher_numbers (VOUCHER letters): the 受診券番号 of each exam type, in the
+# order of exam_types, after the columns LAYOUTS.md §8 lists.
+FIELDS = ["notice_id", "kind", "addressee_id", "name_kanji", "postal_code", "address", "exam_types", "deadline",
+          "voucher_numbers"]
+MANUAL_FIELDS = ["notice_id", "kind", "addressee_id", "exam_types", "deadline", "voucher_numbers"]
 
 _ROWS = """
 select n.notice_id, n.kind, n.addressee_id, v.name_kanji, v.postal_code, v.address, n.exam_types, n.deadline,
        -- asked again when the files are written: a measure begun since the
        -- letter was recorded keeps it from the vendor too
        case when n.delivery = 'manual' or n.addressee_id in (select addressee_id from core.protected_address)
-            then 'manual' else 'bulk' end
+            then 'manual' else 'bulk' end,
+       coalesce((select array_agg(x.voucher_number order by array_position(n.exam_types, x.exam_type::text))
+                   from core.voucher x where x.notice_id = n.notice_id), '{}')
   from core.notice n
   join core.person_version v on v.addressee_id = n.addressee_id
    and v.valid_from <= n.as_of and (v.valid_to is null or v.valid_to > n.as_of)
@@ -70,14 +75,15 @@ def write_batch(conn: psycopg.Connection, batch: str, *, encoding: str | None = 
     if manual:
         paths["manual"] = out / f"{batch}_manual.csv"
         write_records(paths["manual"], MANUAL_FIELDS,
-                      [[r[0], r[1], r[2], " ".join(r[6]), f"{r[7]:%Y%m%d}"] for r in manual],
+                      [[r[0], r[1], r[2], " ".join(r[6]), f"{r[7]:%Y%m%d}", " ".join(r[9])] for r in manual],
                       encoding=encoding, trailer=False)
     return paths
 
 
 def _vendor_row(r) -> list:
-    notice_id, kind, aid, name, postal, address, exam_types, deadline, _ = r
-    return [str(notice_id), kind, aid, name, postal, address, " ".join(exam_types), f"{deadline:%Y%m%d}"]
+    notice_id, kind, aid, name, postal, address, exam_types, deadline, _, numbers = r
+    return [str(notice_id), kind, aid, name, postal, address, " ".join(exam_types), f"{deadline:%Y%m%d}",
+            " ".join(numbers)]
 
 
 def _atomic(path: Path, write) -> None:
@@ -105,7 +111,7 @@ def render_pdf(path: Path, rows: list) -> int:
     c = canvas.Canvas(str(path), pagesize=A4, pageCompression=1)
     c.setTitle(path.stem)
     width, height = A4
-    for notice_id, kind, _aid, name, postal, address, exam_types, deadline, _ in rows:
+    for notice_id, kind, _aid, name, postal, address, exam_types, deadline, _, numbers in rows:
         text = wording[kind]
         c.setFont("IPAexMincho", 11)
         y = height - 30 * mm
@@ -120,8 +126,12 @@ def render_pdf(path: Path, rows: list) -> int:
             c.drawString(25 * mm, y, line.format(deadline=_wareki(deadline)))
             y -= 7 * mm
         y -= 4 * mm
+        voucher = dict(zip((n[2:4] for n in numbers), numbers, strict=True))
         for code in exam_types:
-            c.drawString(30 * mm, y, f"・{names.get(code, code)}")
+            line = f"・{names.get(code, code)}"
+            if code in voucher:
+                line += f"　受診券番号 {voucher[code]}（{_wareki(deadline)}まで有効）"
+            c.drawString(30 * mm, y, line)
             y -= 7 * mm
         c.setFont("IPAexMincho", 9)
         c.drawString(25 * mm, 20 * mm, f"{wording['sender']}　通知番号 {notice_id}")

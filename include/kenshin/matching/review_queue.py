@@ -72,9 +72,15 @@ def show(review_id: int, by: str | None = None, *, url: str | None = None) -> di
     return {**item, "record": record, "candidates": people}
 
 
+# Items the intake eligibility check sent (対象外受診, 重複受診): linking one is the
+# staff member's decision that the city accepts (and pays for) the screening.
+ELIGIBILITY_KINDS = {"not_a_target": "対象外受診", "repeat_in_fiscal_year": "重複受診"}
+
+
 def decide(review_id: int, *, by: str, link: str | None = None, reject_reason: str | None = None,
-           url: str | None = None) -> dict[str, Any]:
-    """Link the item's record to `link`, or reject it with `reject_reason`."""
+           reason: str | None = None, url: str | None = None) -> dict[str, Any]:
+    """Link the item's record to `link` (with an optional `reason`, recorded), or
+    reject it with `reject_reason`."""
     if not STAFF_ID.fullmatch(by or ""):
         raise ReviewError("--by must be a staff id (letters, digits, . _ -)")
     if (link is None) == (reject_reason is None):
@@ -86,19 +92,21 @@ def decide(review_id: int, *, by: str, link: str | None = None, reject_reason: s
     with db.connect(url) as conn:
         with conn.transaction():
             item = conn.execute(
-                """select r.load_id, r.line_no, r.source, r.status, m.sender
+                """select r.load_id, r.line_no, r.source, r.status, m.sender, r.kind
                      from ops.review_item r join ops.load_manifest m using (load_id)
                     where r.review_id = %s for update of r""", (review_id,)).fetchone()
             if item is None:
                 raise ReviewError(f"review item {review_id} does not exist")
-            load_id, line_no, source, status, clinic = item
+            load_id, line_no, source, status, clinic, kind = item
             if status != "open":
                 raise ReviewError(f"review item {review_id} is already decided ({status})")
             if link is not None:
-                _link(conn, review_id, load_id, line_no, source, clinic, link, by)
-                outcome = "linked"
+                outcome = _link(conn, review_id, load_id, line_no, source, clinic, link, by,
+                                checked=kind in ELIGIBILITY_KINDS, reason=reason)
             else:
-                _reject(conn, review_id, load_id, line_no, reject_reason.strip(), by)
+                _reject(conn, review_id, load_id, line_no, reject_reason.strip(), by,
+                        field="eligibility" if kind in ELIGIBILITY_KINDS else "identity",
+                        check=ELIGIBILITY_KINDS.get(kind))
                 outcome = "rejected"
         from kenshin.matching.return_lists import write_return_list
 
@@ -107,33 +115,43 @@ def decide(review_id: int, *, by: str, link: str | None = None, reject_reason: s
 
 
 def _link(conn: psycopg.Connection, review_id: int, load_id: int, line_no: int, source: str, clinic: str,
-          addressee_id: str, by: str) -> None:
+          addressee_id: str, by: str, *, checked: bool = False, reason: str | None = None) -> str:
     if conn.execute("select 1 from core.person where addressee_id = %s", (addressee_id,)).fetchone() is None:
         raise ReviewError(f"review item {review_id}: the addressee id given is not in the person ledger")
     conn.execute(
         """update ops.review_item set status = 'linked', linked_addressee_id = %s, decided_by = %s,
-                  decided_at = now() where review_id = %s""", (addressee_id, by, review_id))
+                  decided_at = now(), decision_reason = %s where review_id = %s""",
+        (addressee_id, by, (reason or "").strip() or None, review_id))
     conn.execute(
         """update ops.record_match set outcome = 'linked', addressee_id = %s, method = 'review',
                   score = null, margin = null, decided_at = now() where load_id = %s and line_no = %s""",
         (addressee_id, load_id, line_no))
-    promote = promote_screenings if source == "kenshin" else promote_detailed_exams
-    counts = promote(conn, load_id, clinic, by, lines=[line_no])
+    if source == "kenshin":
+        # an eligibility item was checked already: the staff member's link is the decision
+        counts = promote_screenings(conn, load_id, clinic, by, lines=[line_no], check_targets=not checked)
+    else:
+        counts = promote_detailed_exams(conn, load_id, clinic, by, lines=[line_no])
+    if counts.get("not_a_target_review") or counts.get("repeat_review"):
+        # the identity is decided; the person was not a target on the exam date:
+        # the same item waits again, now for the eligibility decision
+        return "review"
     if counts.get("orphans_review") or counts.get("returned_duplicates"):
         raise ReviewError(f"review item {review_id}: that person has no 要精検 screening of this exam type "
                           "and date to attach the outcome to" if counts.get("orphans_review") else
                           f"review item {review_id}: the person already has this record from this file")
     conn.execute("update ops.load_manifest set rows_loaded = rows_loaded + 1, rows_review = rows_review - 1 "
                  "where load_id = %s", (load_id,))
+    return "linked"
 
 
-def _reject(conn: psycopg.Connection, review_id: int, load_id: int, line_no: int, reason: str, by: str) -> None:
+def _reject(conn: psycopg.Connection, review_id: int, load_id: int, line_no: int, reason: str, by: str, *,
+            field: str = "identity", check: str | None = None) -> None:
     conn.execute(
         """update ops.review_item set status = 'rejected', decided_by = %s, decided_at = now(),
                   decision_reason = %s where review_id = %s""", (by, reason, review_id))
     conn.execute("update ops.record_match set outcome = 'returned', decided_at = now() "
                  "where load_id = %s and line_no = %s", (load_id, line_no))
-    conn.execute("insert into ops.quarantine (load_id, line_no, field, reason) values (%s, %s, 'identity', %s)",
-                 (load_id, line_no, f"rejected at review: {reason}"))
+    conn.execute("insert into ops.quarantine (load_id, line_no, field, reason) values (%s, %s, %s, %s)",
+                 (load_id, line_no, field, f"rejected at review{f' ({check})' if check else ''}: {reason}"))
     conn.execute("update ops.load_manifest set rows_quarantined = rows_quarantined + 1, "
                  "rows_review = rows_review - 1 where load_id = %s", (load_id,))

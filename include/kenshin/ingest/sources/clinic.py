@@ -2,10 +2,10 @@
 outcomes (精密検査結果, `seiken_*`), LAYOUTS.md §4 and §5.
 
 Rows become landing rows here, with the row rules a clinic is told about
-(exam date inside the file's month, exam type valid for the person's sex and
-age under the programme). Promotion matches each accepted record to a person
-(`kenshin.matching.matcher`), then `kenshin.ledger.screenings` writes the linked
-ones into core: one screening per person, exam type and exam date (a
+(exam date inside the file's month, an exam type the city runs). Promotion
+matches each accepted record to a person (`kenshin.matching.matcher`), checks
+that the person was a target on the exam date (sex, age, interval, 重複受診:
+review otherwise), then `kenshin.ledger.screenings` writes the linked ones into core: one screening per person, exam type and exam date (a
 resubmission corrects it, with an audit row), a detailed exam attached to the
 要精検 screening it follows up.
 """
@@ -32,6 +32,7 @@ from kenshin.matching import matcher as matching
 from kenshin.platform import vocabulary
 from kenshin.platform.envelope import FileRejected
 from kenshin.programmes import rules as programmes
+from kenshin.programmes import voucher_numbers
 
 CLINIC_CODE = re.compile(r"[0-9]{10}")
 
@@ -158,10 +159,10 @@ class KenshinSource(_ClinicSource):
         (_, line_no, voucher, addressee_id, kana, kanji, sex, birth_date, postal, address, exam_type,
          exam_date, result_code, _detail, fee_exempt) = f
         _clinic_line_no(line_no)
-        _optional_digits(voucher, 12, "voucher_number")
+        voucher_number = _optional_digits(voucher, 12, "voucher_number")
         _optional_digits(addressee_id, 10, "addressee_id")
         kana_value, kanji_value, kana_key, kanji_key = _names(kana, kanji)
-        sex_code = int(require_choice(sex, vocabulary.SEX_CODES, "sex"))
+        require_choice(sex, vocabulary.SEX_CODES, "sex")
         birth = require_date(birth_date, "birth_date")
         try:
             postal_value = nz.postal_code(postal) if postal.strip() else None
@@ -177,12 +178,31 @@ class KenshinSource(_ClinicSource):
             raise RowError("birth_date", "after the exam date")
         require_choice(result_code, vocabulary.result_codes(), "result_code")
         require_choice(fee_exempt, vocabulary.FLAG_CODES, "fee_exempt")
-        refusal = rule.refusal(sex_code, rule.age(birth, exam))
-        if refusal:
-            raise RowError(*refusal)
+        if not rule.active:
+            raise RowError("exam_type", f"exam type {rule.code} ({rule.name}) is not run by the city: "
+                                        "not a screening of the programme (programmes.yaml active: false)")
+        if voucher_number:
+            wrong = voucher_numbers.refusal(voucher_number, rule.code, exam)
+            if wrong:
+                raise RowError("voucher_number", wrong)
         addr = address.strip()
         return (kana_value, kanji_value, kana_key, kanji_key, birth, postal_value,
                 nz.address_key(addr) if addr else None, exam)
+
+    def late_rejects(self, conn: psycopg.Connection, load_id: int) -> None:
+        # A voucher number of the right digits that the city never issued, or
+        # one voided by a reissue (lost, damaged), goes back to the clinic.
+        conn.execute(
+            """
+            update landing.kenshin l
+               set reject_field = 'voucher_number',
+                   reject_reason = case when x.voucher_number is null then 'voucher number was never issued'
+                                        else 'voucher number is void (reissued)' end
+              from landing.kenshin_accepted a
+              left join core.voucher x on x.voucher_number = a.voucher_number
+             where a.load_id = %(load)s and l.load_id = a.load_id and l.line_no = a.line_no
+               and a.voucher_number is not null and (x.voucher_number is null or x.voided_on is not null)
+            """, {"load": load_id})
 
     def promote(self, conn: psycopg.Connection, load_id: int, meta: FileMeta) -> dict[str, int]:
         counts = matching.match_load(conn, load_id, matching.KENSHIN)

@@ -87,6 +87,7 @@ class ClinicMonths:
         self._addr_before: np.ndarray | None = None
         self.screenings: list[dict] = []
         self.followups: list[dict] = []
+        self.family_done: dict[str, np.ndarray] = {}   # family -> screened this month, per person row
 
     # -- while the city lives ---------------------------------------------------
     def before_day(self) -> None:
@@ -116,18 +117,27 @@ class ClinicMonths:
             if rate <= 0:
                 continue
             ok = np.ones(len(resident), dtype=bool)
+            if not rule.active:
+                continue
             if rule.sex is not None:
                 ok &= sex == rule.sex
-            if rule.min_age is not None:
-                ok &= age >= rule.min_age
-            if rule.max_age is not None:
-                ok &= age <= rule.max_age
+            if rule.age_ranges:
+                in_range = np.zeros(len(resident), dtype=bool)
+                for low, high in rule.age_ranges:
+                    in_range |= (age >= low) & (age <= (high if high is not None else 200))
+                ok &= in_range
             if rule.milestone_ages:
                 ok &= np.isin(age, rule.milestone_ages)
             if rule.population == "nhi":
                 ok &= nhi
             if rule.population == "welfare":
                 ok &= welfare
+            if rule.excluded_population == "nhi":
+                ok &= ~nhi
+            # one screening of a family in the month: a clinic's second one in the
+            # fiscal year is 重複受診, which the intake check holds (not the synthetic norm)
+            if rule.family in self.family_done:
+                ok &= ~self._done(rule.family)[resident]
             eligible = resident[ok]
             k = int(self.rng.binomial(len(eligible), rate))
             for i in self.rng.choice(eligible, size=k, replace=False).tolist() if k else []:
@@ -147,6 +157,17 @@ class ClinicMonths:
         return ref.year - by - ((bm > ref.month) | ((bm == ref.month) & (bd > ref.day)))
 
     # -- one record ---------------------------------------------------------------
+    def _done(self, family: str) -> np.ndarray:
+        """Who had a screening of `family` this month, per person row (grown with the city)."""
+        n = len(self.city.reg.people.status)
+        done = self.family_done.get(family)
+        if done is None or len(done) < n:
+            grown = np.zeros(n, dtype=bool)
+            if done is not None:
+                grown[:len(done)] = done
+            self.family_done[family] = done = grown
+        return done
+
     def _screen(self, i: int, code: str, day: dt.date) -> None:
         reg, p = self.city.reg, self.city.reg.people
         idx = np.array([i])
@@ -168,6 +189,7 @@ class ClinicMonths:
             "resident": True, "fee_exempt": "1" if (p.wf_case[i] >= 0 and p.wf_to[i] == 0) else "0",
         }
         self.screenings.append(record)
+        self._done(self.types[code].family)[i] = True
         if result == "3" and self.rng.random() < FOLLOWED_UP:
             followup = day + dt.timedelta(days=int(self.rng.integers(10, 171)))
             outcome = str(int(self.rng.choice(4, p=OUTCOME_SHARES)) + 1)
