@@ -73,7 +73,7 @@ def test_provision_copies_exports_the_month_that_ended(db_url, airflow_db, inbox
     run = dag.test(logical_date=pendulum.datetime(2026, 11, 1, 3, tz="Asia/Tokyo"))
     assert run.state == "success"
     exported = (inbox.parent / "outbox" / "fukuhon" / "fukuhon_20261031.csv").read_text(encoding="utf-8")
-    assert "D,0000000001,07,20261005,1,,1" in exported.splitlines()
+    assert "D,0000000001,07,20261005,1,,1,A" in exported.splitlines()
 
 
 def test_a_sequence_of_days_with_the_network_simulator(db_url, airflow_db, inbox, monkeypatch):

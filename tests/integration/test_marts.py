@@ -102,7 +102,7 @@ def test_the_gates_fail_on_a_duplicated_screening(db_url):
                              "select * from marts_staging.int_screening_enriched limit 1")
         conn.execute("""insert into marts_staging.int_screening_enriched
                         select (select max(screening_id) + 1 from marts_staging.int_screening_enriched),
-                               addressee_id, person_key, exam_type, programme, exam_date, fiscal_year, sex, ward_code,
+                               addressee_id, person_key, exam_type, programme, family, exam_date, fiscal_year, sex, ward_code,
                                age_in_fiscal_year, age_band, result_code, needs_detailed_exam,
                                previous_fiscal_year, is_first_time, is_interval_kept, next_due_from,
                                detailed_exam_date, detailed_exam_outcome, detailed_exam_status, cancer_found,

@@ -22,7 +22,10 @@ pytestmark = pytest.mark.integration
 def test_synthetic_month_links_precisely_and_completely(db_url, tmp_path):
     generate(6000, 3, tmp_path, dt.date(2026, 10, 1), 31)
     inbox = tmp_path / "inbox"
-    registry = [p for p in inbox.glob("jumin_*.csv") if p.name != "jumin_20261101_full.csv"]
+    # the registry, and the welfare and NHI lists: whether a PSA or welfare-check
+    # record's person was a target on the exam date is checked after the link
+    registry = [p for p in inbox.glob("*.csv") if p.name.startswith(("jumin_", "seiho_", "kokuho_"))
+                and p.name != "jumin_20261101_full.csv"]
     for path in sorted(registry, key=load_order):
         assert ingest_file(path, url=db_url).status == "loaded", path.name
     for path in sorted(inbox.glob("kenshin_*_202610.csv")):
