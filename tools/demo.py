@@ -103,9 +103,9 @@ def _indicators(url: str) -> list[tuple]:
         return conn.execute(
             """select p.exam_type, p.screened, p.recall_rate, t.acceptable_pct, p.detection_rate, p.meets_acceptable
                  from stats.process_indicators p
-                 join marts_staging.exam_types e using (exam_type)
                  left join marts_staging.indicator_thresholds t
-                   on t.programme = e.programme and t.indicator = 'recall_rate' and t.threshold_table = '2008'
+                   on t.exam_type = p.exam_type and t.indicator = 'recall_rate' and t.threshold_table = '2008'
+                  and t.sex is null and t.age_band is null
                 where p.sex = 'all' and p.age_band = 'all' order by p.exam_type""").fetchall()
 
 

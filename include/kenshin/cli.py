@@ -202,6 +202,7 @@ def eligible(as_of: dt.datetime, addressee_id: str | None, explain: bool) -> Non
     rule that decided (age and its basis, the screening that blocked)."""
     import psycopg
 
+    from kenshin.platform import memory
     from kenshin.programmes import eligibility
     from kenshin.programmes import rules as programmes
 
@@ -210,10 +211,9 @@ def eligible(as_of: dt.datetime, addressee_id: str | None, explain: bool) -> Non
     day = as_of.date()
     rules = programmes.exam_types()
     found = False
-    with psycopg.connect(db.database_url()) as conn:
-        for person in eligibility.people(conn, day, addressee_id):
+    with psycopg.connect(db.database_url()) as conn, memory.acyclic_bulk():
+        for person, verdict in eligibility.decisions(eligibility.people(conn, day, addressee_id), day, rules):
             found = True
-            verdict = eligibility.decide(person, day, rules)
             if explain:
                 click.echo(explanation(person.addressee_id, day, verdict, rules))
                 continue

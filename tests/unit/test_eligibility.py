@@ -10,6 +10,7 @@ import datetime as dt
 import pytest
 
 from kenshin.programmes import eligibility
+from kenshin.programmes import rules as programmes
 from kenshin.programmes.eligibility import Person, Screened
 
 DAY = dt.date(2026, 6, 1)
@@ -221,3 +222,54 @@ def test_a_screening_reported_by_the_previous_municipality_blocks_like_the_citys
                  (Screened("02", dt.date(2025, 8, 1), "1", external=True),))
     v = eligibility.decide(who, DAY)["02"]
     assert not v.target and v.blocking.external and "previous municipality" in v.en
+
+
+def test_the_city_wide_pass_answers_exactly_as_one_person_at_a_time():
+    """`decisions` decides once per group of people with no screening in reach:
+    its answers must be those of `decide` for every person, words included."""
+    import random
+
+    rng = random.Random(17)
+    codes = sorted(programmes.exam_types())
+    crowd = []
+    for i in range(3000):
+        birth = dt.date(1930, 1, 1) + dt.timedelta(days=rng.randrange(0, 33000))
+        history = () if rng.random() < 0.5 else tuple(
+            Screened(rng.choice(codes), dt.date(2021, 4, 1) + dt.timedelta(days=rng.randrange(0, 1900)),
+                     rng.choice("123")) for _ in range(rng.randrange(1, 4)))
+        crowd.append(Person(f"{i:010d}", rng.choice((MAN, WOMAN)), birth, rng.choice((1, 1, 1, 2, 3)),
+                            rng.random() < 0.2, rng.random() < 0.05, history))
+    for day in (DAY, dt.date(2027, 4, 1), dt.date(2027, 3, 31)):
+        for who, answer in eligibility.decisions(crowd, day):
+            one = eligibility.decide(who, day)
+            assert {c: v.as_dict() for c, v in answer.items()} == {c: v.as_dict() for c, v in one.items()}, who
+
+
+@pytest.mark.parametrize("code", sorted(programmes.exam_types()))
+def test_the_admitted_ages_table_reads_the_age_rules_as_written(code):
+    """refused_by looks ages up in a table made from age_ranges and milestone
+    ages: at every age, it must say what the rules say."""
+    rule = programmes.exam_types()[code]
+    for age in range(-3, 160):
+        in_range = not rule.age_ranges or any(low <= age and (high is None or age <= high)
+                                              for low, high in rule.age_ranges)
+        milestone = not rule.milestone_ages or age in rule.milestone_ages
+        sex = rule.sex or MAN
+        assert rule.refused_by(sex, age) == (None if in_range and milestone else "age"), age
+
+
+def test_the_bulk_pass_pauses_the_cycle_collector_and_restores_it():
+    import gc
+
+    from kenshin.platform import memory
+
+    assert gc.isenabled()
+    with memory.acyclic_bulk():
+        assert not gc.isenabled()
+        with memory.acyclic_bulk():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), memory.acyclic_bulk():
+        raise RuntimeError("a failing pass")
+    assert gc.isenabled()

@@ -106,3 +106,26 @@ def test_the_shipped_file_is_kawasakis_policy():
     assert rules["01"].family == rules["02"].family == "gastric"
     assert rules["05"].family == rules["06"].family == "cervical"
     assert not rules["12"].active and all(r.active for c, r in rules.items() if c != "12")
+
+
+@pytest.mark.parametrize(("options", "named"), [
+    ({"13": {}}, "kinds.INVITE.exam_types.13: not an exam type of programmes.yaml"),
+    ({"05": {"age": [20]}}, "kinds.INVITE.exam_types.05: unknown key age"),
+    ({"05": {"ages": [20], "age_basis": "april_first"}}, "kinds.INVITE.exam_types.05.age_basis: one of"),
+    ({"06": {"only": "target"}}, "kinds.INVITE.exam_types.06.only: followup_test or absent"),
+    ({"05": {"ages": ["20"]}}, "kinds.INVITE.exam_types.05.ages: a list of ages"),
+])
+def test_a_wrong_letter_rule_in_notices_yaml_is_refused_naming_the_key(monkeypatch, options, named):
+    from kenshin.letters import notices
+
+    monkeypatch.setattr(notices, "policy", lambda: {"kinds": {"INVITE": {"exam_types": options}}})
+    with pytest.raises(programmes.PolicyError) as refused:
+        notices.letter_rules("INVITE")
+    assert str(refused.value).startswith(f"notices.yaml: {named}")
+
+
+def test_the_letter_rules_of_the_shipped_notices_yaml_are_valid():
+    from kenshin.letters import notices
+
+    assert notices.letter_rules("VOUCHER")["05"] == {"ages": [20], "age_basis": "fiscal_year_start"}
+    assert notices.letter_rules("INVITE")["06"]["age_basis"] == "fiscal_year_age"

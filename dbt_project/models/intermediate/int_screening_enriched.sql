@@ -92,7 +92,9 @@ screening as (
     from {{ ref('stg_core__screening') }} as s
     inner join {{ ref('stg_core__person') }} as p on s.addressee_id = p.addressee_id
     inner join {{ ref('exam_types') }} as t on s.exam_type = t.exam_type
-    inner join {{ ref('result_codes') }} as r on s.result_code = r.result_code
+    -- 要精検 per exam type (cervical 判定不能 counts)
+    inner join {{ ref('detailed_exam_criteria') }} as r
+        on s.exam_type = r.exam_type and s.result_code = r.result_code
     {% if is_incremental() %}
     where s.addressee_id in (select c.addressee_id from changed_people as c)
     {% endif %}
@@ -170,8 +172,10 @@ enriched as (
         d.outcome as detailed_exam_outcome,
         case
             when not s.needs_detailed_exam then null
-            when d.outcome is not null then 'attended'
-            -- no outcome reported: 未把握 (the platform has no report of non-attendance yet)
+            when o.attended then 'attended'
+            -- outcome 5: reported not attended (未受診)
+            when d.outcome is not null then 'not_attended'
+            -- no report at all: 未把握, never folded into 未受診
             else 'unknown'
         end as detailed_exam_status,
         coalesce(o.is_cancer, false) as cancer_found

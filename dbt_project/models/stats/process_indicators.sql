@@ -43,47 +43,85 @@ wide as (
 rates as (
     select
         w.*,
-        t.programme,
         round(100.0 * w.needing_detailed_exam / nullif(w.screened, 0), 2) as recall_rate,
         round(100.0 * w.detailed_exam_attended / nullif(w.needing_detailed_exam, 0), 2) as followup_rate,
         round(100.0 * w.detailed_exam_not_attended / nullif(w.needing_detailed_exam, 0), 2) as not_attended_rate,
         round(100.0 * w.detailed_exam_unknown / nullif(w.needing_detailed_exam, 0), 2) as unknown_rate,
+        round(100.0 * (w.detailed_exam_not_attended + w.detailed_exam_unknown)
+              / nullif(w.needing_detailed_exam, 0), 2) as not_attended_or_unknown_rate,
         round(100.0 * w.cancers_found / nullif(w.screened, 0), 3) as detection_rate,
         round(100.0 * w.cancers_found / nullif(w.needing_detailed_exam, 0), 2) as ppv
     from wide as w
-    inner join {{ ref('exam_types') }} as t on w.exam_type = t.exam_type
 ),
 
 checks as (
-    -- one row per indicator with a threshold and a computed rate
+    -- one row per indicator that has a threshold for this exam type (the most
+    -- specific row of the table: sex and age band before either empty); a rate
+    -- that cannot be computed (suppressed counts) is not met, not unknown-as-met
     select
         r.fiscal_year, r.exam_type, r.sex, r.age_band,
+        th.acceptable_pct is not null as has_acceptable,
+        th.target_pct is not null as has_target,
         case when th.direction = 'min' then v.rate >= th.acceptable_pct else v.rate <= th.acceptable_pct end
             as meets_acceptable,
-        case when th.target_pct is null then null
-             when th.direction = 'min' then v.rate >= th.target_pct else v.rate <= th.target_pct end
+        case when th.direction = 'min' then v.rate >= th.target_pct else v.rate <= th.target_pct end
             as meets_target
     from rates as r
     cross join lateral (values
         ('recall_rate', r.recall_rate), ('followup_rate', r.followup_rate),
         ('not_attended_rate', r.not_attended_rate), ('unknown_rate', r.unknown_rate),
+        ('not_attended_or_unknown_rate', r.not_attended_or_unknown_rate),
         ('detection_rate', r.detection_rate), ('ppv', r.ppv)) as v (indicator, rate)
-    inner join {{ ref('indicator_thresholds') }} as th
-        on th.programme = r.programme and th.indicator = v.indicator
-        and th.threshold_table = '{{ var("threshold_table") }}'
-    where v.rate is not null
+    cross join lateral (
+        select t.direction, t.acceptable_pct, t.target_pct
+        from {{ ref('indicator_thresholds') }} as t
+        where t.threshold_table = '{{ var("threshold_table") }}'
+          and t.exam_type = r.exam_type and t.indicator = v.indicator
+          and (t.sex is null or t.sex = r.sex) and (t.age_band is null or t.age_band = r.age_band)
+        order by t.sex is null, t.age_band is null
+        limit 1
+    ) as th
 ),
 
-verdicts as (
+judged as (
+    -- DOMAIN.md: no threshold, no verdict (null); any indicator that fails makes
+    -- it false; one that cannot be computed leaves it open (null), never true
     select
         fiscal_year,
         exam_type,
         sex,
         age_band,
-        bool_and(meets_acceptable) as meets_acceptable,
-        bool_and(meets_target) as meets_target
+        case
+            when not bool_or(has_acceptable) then null
+            when bool_or(has_acceptable and not meets_acceptable) then false
+            when bool_or(has_acceptable and meets_acceptable is null) then null
+            else true
+        end as meets_acceptable,
+        case
+            when not bool_or(has_target) then null
+            when bool_or(has_target and not meets_target) then false
+            when bool_or(has_target and meets_target is null) then null
+            else true
+        end as targets_met
     from checks
     group by fiscal_year, exam_type, sex, age_band
+),
+
+verdicts as (
+    -- 目標値 is met only on top of every 許容値
+    select
+        fiscal_year,
+        exam_type,
+        sex,
+        age_band,
+        meets_acceptable,
+        case
+            when targets_met is null then null
+            when meets_acceptable is false then false
+            when meets_acceptable is null then null
+            else targets_met
+        end as meets_target
+    from judged
 )
 
 select
@@ -99,6 +137,7 @@ select
     r.followup_rate,
     r.not_attended_rate,
     r.unknown_rate,
+    r.not_attended_or_unknown_rate,
     r.detection_rate,
     r.ppv,
     v.meets_acceptable,

@@ -87,6 +87,7 @@ def run(part: str, residents: int, work: Path) -> None:
 
     parts = {"registry": run_registry, "clinic": run_clinic, "marts": run_marts, "notices": run_notices,
              "purge": run_purge}
+    work.mkdir(parents=True, exist_ok=True)
     chosen = [name for name in parts if part in (name, "all")]
     with progress.task(f"benchmarks ({residents:,} residents)", total=len(chosen), unit="benchmarks") as bar:
         for name in chosen:
@@ -445,7 +446,10 @@ def run_notices(residents: int, work: Path) -> None:
             t0 = time.monotonic()
             batch = notices.select(conn, kind, day)
             seconds = time.monotonic() - t0
+            print(f"  {kind} selection: {len(batch.letters):,} letters in {seconds:.1f} s", flush=True)
+            t0 = time.monotonic()
             counts = notices.record(conn, batch)
+            print(f"  {kind} recorded in {time.monotonic() - t0:.1f} s", flush=True)
         rows.append((kind, len(batch.letters), counts["manual"], seconds))
     sample = 2000
     with psycopg.connect(url) as conn:
@@ -501,9 +505,11 @@ def _write_history(url: str, rules, types: str) -> int:
     return screenings
 
 
-# A ledger written straight into core for the purge benchmark: the purge reads
-# the ledger only to find persons who left, so the registry pipeline (measured
-# by the registry part) is not needed to build it.
+# A ledger written straight into core for the purge and notices benchmarks: the
+# purge reads the ledger only to find persons who left, so the registry pipeline
+# (measured by the registry part) is not needed to build it. Every person has an
+# address of their own: one shared address would put the whole city under a
+# flagged person's protection (core.protected_address).
 _DIRECT_LEDGER = """
 insert into ops.load_manifest (file_name, source, sha256, size_bytes, status)
 values ('bench ledger', 'bench', repeat('0', 64), 0, 'rejected')
@@ -516,7 +522,7 @@ insert into core.person_version (addressee_id, valid_from, household_id, name_ka
 select lpad(i::text, 10, '0'), '2010-04-01', lpad(i::text, 10, '0'), '試験　太郎', 'シケン　タロウ', '試験太郎',
        'シケンタロウ', 1 + i %% 2, date '1936-04-01' + (abs(hashtext(i::text)) %% 25000),
        '世帯主', '210-0001', (array['141313', '141321', '141330', '141348', '141356', '141364', '141372'])[1 + i %% 7],
-       '川崎市', '川崎市', 1, false, 'x', '00', 1, i
+       '川崎市' || i, '川崎市' || i, 1, false, 'x', '00', 1, i
   from generate_series(1, %(residents)s) as i;
 """
 

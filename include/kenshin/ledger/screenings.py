@@ -165,8 +165,8 @@ def promote_detailed_exams(conn: psycopg.Connection, load_id: int, clinic_code: 
         select l.line_no, l.person from linked l
          where not exists (select 1 from core.screening s
                             where s.addressee_id = l.person and s.exam_type = l.exam_type
-                              and s.exam_date = l.screening_exam_date and s.result_code = %s)
-        """, (vocabulary.needs_detailed_exam(),)).fetchall()
+                              and s.exam_date = l.screening_exam_date and {needing})
+        """.format(needing=vocabulary.needing_detailed_exam("s")), vocabulary.needing_detailed_exam_params()).fetchall()
     for line_no, person in orphans:
         send_to_review(
             conn, load_id, line_no, "seiken",
@@ -182,8 +182,8 @@ def promote_detailed_exams(conn: psycopg.Connection, load_id: int, clinic_code: 
         create temp table linked_exam on commit drop as
         select l.*, s.screening_id from linked l
           join core.screening s on s.addressee_id = l.person and s.exam_type = l.exam_type
-                               and s.exam_date = l.screening_exam_date and s.result_code = %s
-        """, (vocabulary.needs_detailed_exam(),))
+                               and s.exam_date = l.screening_exam_date and {needing}
+        """.format(needing=vocabulary.needing_detailed_exam("s")), vocabulary.needing_detailed_exam_params())
     corrected = conn.execute(
         """
         insert into audit.record_correction (table_name, record_id, old_values, new_values, old_load_id,

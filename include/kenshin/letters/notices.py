@@ -7,8 +7,10 @@ Kinds (LAYOUTS.md §8), all dates and counts in `include/config/notices.yaml`:
 - `INVITE` (受診勧奨) mid-year, to targets not yet screened within the interval
   (HPV単独法: the follow-up HPV test a fiscal year after an HPV-positive,
   triage-negative result is one of them, programmes.yaml `followup_test`);
-- `FOLLOWUP` (精検受診勧奨), N days after a 要精検 screening with no detailed-exam
-  outcome; `FOLLOWUP2` (精検再勧奨) M days after that letter if still none.
+- `FOLLOWUP` (精検受診勧奨), N days after a 要精検 screening (per exam type, the
+  seed detailed_exam_criteria.csv) with no attended detailed-exam outcome;
+  `FOLLOWUP2` (精検再勧奨) M days after that letter if still none (a reported
+  未受診, outcome 5, is exactly who the second letter is for).
 
 Who gets a yearly letter is exactly who `kenshin eligible` says is a target
 (kenshin.programmes.eligibility, the whole history), then the letter's own
@@ -29,7 +31,7 @@ from dataclasses import dataclass, field
 import psycopg
 
 from kenshin.letters import vouchers
-from kenshin.platform import config, vocabulary
+from kenshin.platform import config, memory, vocabulary
 from kenshin.programmes import eligibility
 from kenshin.programmes import rules as programmes
 from kenshin.programmes.voucher_numbers import VoucherError
@@ -101,7 +103,8 @@ def select(conn: psycopg.Connection, kind: str, as_of: dt.date) -> Batch:
     rule = policy()["kinds"][kind]
     batch = Batch(kind, as_of)
     if kind in ("VOUCHER", "INVITE"):
-        batch.letters = list(_yearly(conn, kind, rule, as_of))
+        with memory.acyclic_bulk():
+            batch.letters = list(_yearly(conn, kind, rule, as_of))
     elif kind == "FOLLOWUP" or policy()["max_followups"] >= 2:
         batch.letters = list(_followups(conn, kind, rule, as_of))
     return batch
@@ -165,10 +168,10 @@ def _yearly(conn: psycopg.Connection, kind: str, rule: dict, as_of: dt.date) -> 
     fy = programmes.fiscal_year(as_of)
     deadline = _month_day(fy, rule["deadline"])
     sent = _sent_causes(conn, kind, f"FY{fy}:")
-    for person in eligibility.people(conn, as_of):
+    for person, verdicts in eligibility.decisions(eligibility.people(conn, as_of), as_of, judged):
         if person.status != vocabulary.RESIDENT:
             continue
-        codes = [c for c, v in eligibility.decide(person, as_of, judged).items()
+        codes = [c for c, v in verdicts.items()
                  if v.target and letter_filter(wanted[c], rules[c], person, v, as_of) is None
                  and (person.addressee_id, f"FY{fy}:{c}") not in sent]
         if codes:
@@ -180,9 +183,11 @@ select s.addressee_id, s.exam_type, s.screening_id
   from core.screening s
   join core.person_version v on v.addressee_id = s.addressee_id
    and v.valid_from <= %(day)s and (v.valid_to is null or v.valid_to > %(day)s) and v.status = %(resident)s
- where s.result_code = %(needs_detailed_exam)s
+ where {needing}
    and s.exam_date between %(oldest)s and %(latest)s
-   and not exists (select 1 from core.detailed_exam d where d.screening_id = s.screening_id)
+   -- an attended outcome ends the reminders; a reported 未受診 (5) does not
+   and not exists (select 1 from core.detailed_exam d where d.screening_id = s.screening_id
+                      and d.outcome = any(%(attended)s::char(1)[]))
    and not exists (select 1 from core.notice_cause c
                     where c.kind = %(kind)s and c.addressee_id = s.addressee_id
                       and c.cause = 'screening:' || s.screening_id)
@@ -199,7 +204,7 @@ _AFTER_FIRST = """
 def _followups(conn: psycopg.Connection, kind: str, rule: dict, as_of: dt.date) -> Iterator[Letter]:
     first = policy()["kinds"]["FOLLOWUP"]
     params = {"day": as_of, "kind": kind, "resident": vocabulary.RESIDENT,
-              "needs_detailed_exam": vocabulary.needs_detailed_exam(),
+              **vocabulary.needing_detailed_exam_params(), "attended": sorted(vocabulary.attended_outcomes()),
               "latest": as_of - dt.timedelta(days=first["days_after_exam"]),
               "oldest": as_of - dt.timedelta(days=first["max_days_after_exam"])}
     previous = ""
@@ -208,7 +213,7 @@ def _followups(conn: psycopg.Connection, kind: str, rule: dict, as_of: dt.date) 
         previous = _AFTER_FIRST
     deadline = as_of + dt.timedelta(days=rule["deadline_days"])
     letter: Letter | None = None
-    for aid, exam_type, sid in conn.execute(_FOLLOWUP.format(previous=previous), params):
+    for aid, exam_type, sid in conn.execute(_FOLLOWUP.format(previous=previous, needing=vocabulary.needing_detailed_exam("s")), params):
         if letter is None or letter.addressee_id != aid:
             if letter:
                 yield letter

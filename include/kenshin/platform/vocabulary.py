@@ -2,8 +2,9 @@
 that more than one step names, each read from the one place that defines it.
 
 - the time zone of schedules and business dates: `platform.yaml` `time_zone`;
-- screening result codes (判定区分) and which of them means 要精検: the dbt seed
-  `result_codes.csv`, which the marts use too;
+- screening result codes (判定区分): the dbt seed `result_codes.csv`; which of
+  them mean 要精検 for which exam type: the seed `detailed_exam_criteria.csv`
+  (cervical 判定不能 counts), which the marts use too;
 - detailed-exam outcome codes (精検結果): the seed `detailed_exam_outcomes.csv`;
 - notice kinds (通知の種類): the kinds of `notices.yaml`;
 - the codes of LAYOUTS.md that are not policy (sex, flags, person status).
@@ -51,10 +52,29 @@ def result_codes() -> frozenset[str]:
 
 
 @functools.cache
-def needs_detailed_exam() -> str:
-    """The result code of 要精検 (the one code the seed flags)."""
-    (code,) = (r["result_code"] for r in seed("result_codes") if r["needs_detailed_exam"] == "true")
-    return code
+def needs_detailed_exam() -> frozenset[tuple[str, str]]:
+    """(exam type, result code) of every result that needs a detailed exam (要精検)."""
+    return frozenset((r["exam_type"], r["result_code"]) for r in seed("detailed_exam_criteria")
+                     if r["needs_detailed_exam"] == "true")
+
+
+def needing_detailed_exam(alias: str) -> str:
+    """SQL predicate: the screening `alias` needs a detailed exam. Its parameters
+    are `needing_detailed_exam_params()` (named, psycopg style)."""
+    return (f"(({alias}.exam_type, {alias}.result_code) in (select u.exam_type, u.result_code from "
+            f"unnest(%(needing_exam_types)s::char(2)[], %(needing_result_codes)s::char(1)[]) "
+            f"as u (exam_type, result_code)))")
+
+
+def needing_detailed_exam_params() -> dict[str, list[str]]:
+    pairs = sorted(needs_detailed_exam())
+    return {"needing_exam_types": [t for t, _ in pairs], "needing_result_codes": [c for _, c in pairs]}
+
+
+@functools.cache
+def attended_outcomes() -> frozenset[str]:
+    """Detailed-exam outcomes that mean the person went (all but 5, 未受診)."""
+    return frozenset(r["outcome"] for r in seed("detailed_exam_outcomes") if r["attended"] == "true")
 
 
 @functools.cache

@@ -26,12 +26,12 @@ it for staff answering a resident's telephone question.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import psycopg
 
-from kenshin.platform import vocabulary
+from kenshin.platform import memory, vocabulary
 from kenshin.programmes import rules as programmes
 
 POPULATION_NAMES = {"nhi": ("an NHI member", "国民健康保険の被保険者"),
@@ -52,10 +52,11 @@ class Screened:
     exam_date: dt.date
     result_code: str | None
     external: bool = False
-    fiscal_year: int = 0            # set from exam_date
+    fiscal_year: int = 0            # set from exam_date when not given (the ledger query gives it)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "fiscal_year", programmes.fiscal_year(self.exam_date))
+        if not self.fiscal_year:
+            object.__setattr__(self, "fiscal_year", programmes.fiscal_year(self.exam_date))
 
     def describe(self) -> str:
         where = "reported by the previous municipality" if self.external else "in this city"
@@ -168,9 +169,36 @@ def decide(person: Person, as_of: dt.date,
            rules: dict[str, programmes.ExamType] | None = None) -> dict[str, Verdict]:
     """Exam type → its Verdict on `as_of`, for every exam type of `rules` (all by default)."""
     rules = rules or programmes.exam_types()
-    fy = programmes.fiscal_year(as_of)
-    ages: dict[str | None, int] = {}     # 年度年齢 per reference day: most programmes share one
+    return _decide_all(person, rules, as_of, programmes.fiscal_year(as_of), {})
+
+
+def _decide_all(person: Person, rules: dict[str, programmes.ExamType], as_of: dt.date, fy: int,
+                ages: dict[str | None, int]) -> dict[str, Verdict]:
     return {code: _decide(person, rule, as_of, fy, ages) for code, rule in rules.items()}
+
+
+def decisions(persons: Iterable[Person], as_of: dt.date,
+              rules: dict[str, programmes.ExamType] | None = None) -> Iterator[tuple[Person, dict[str, Verdict]]]:
+    """(person, `decide`'s answer) for each person, streamed: the city-wide
+    selections. Without a screening in reach, the answer depends only on sex,
+    年度年齢, status and populations, which a city's residents share by the
+    thousand: it is decided once per such group (a Verdict names no person)."""
+    rules = rules or programmes.exam_types()
+    fy = programmes.fiscal_year(as_of)
+    references = sorted({rule.age_reference or "" for rule in rules.values()})
+    shared: dict[tuple, dict[str, Verdict]] = {}
+    for person in persons:
+        ages: dict[str | None, int] = {}
+        if person.history:
+            yield person, _decide_all(person, rules, as_of, fy, ages)
+            continue
+        for reference in references:
+            ages[reference or None] = programmes.fiscal_year_age(person.birth_date, as_of, reference or None)
+        key = (person.sex, person.status, person.nhi, person.welfare, *ages.values())
+        answer = shared.get(key)
+        if answer is None:
+            answer = shared[key] = _decide_all(person, rules, as_of, fy, ages)
+        yield person, answer
 
 
 def assess(person: Person, as_of: dt.date,
@@ -179,7 +207,7 @@ def assess(person: Person, as_of: dt.date,
     return {code: v.reason for code, v in decide(person, as_of, rules).items()}
 
 
-def _family(code: str, rule: programmes.ExamType) -> str | None:
+def _family(code: str) -> str | None:
     known = programmes.exam_types().get(code)
     return known.family if known else None
 
@@ -188,15 +216,15 @@ def _followup_due(p: Person, rule: programmes.ExamType, fy: int) -> Screened | N
     """The screening whose result asks for this method's follow-up test this
     fiscal year, unless the family was screened again after it."""
     test = rule.followup_test
-    if test is None:
+    if test is None or not p.history:
         return None
-    family = [s for s in p.history if _family(s.exam_type, rule) == rule.family]
-    asking = [s for s in family if s.exam_type == rule.code and s.result_code in test.result_codes
+    asking = [s for s in p.history if s.exam_type == rule.code and s.result_code in test.result_codes
               and s.fiscal_year == fy - test.fiscal_years_after]
     if not asking:
         return None
     last = max(asking, key=lambda s: s.exam_date)
-    return None if any(s.exam_date > last.exam_date for s in family) else last
+    return None if any(s.exam_date > last.exam_date and _family(s.exam_type) == rule.family
+                       for s in p.history) else last
 
 
 def _decide(p: Person, rule: programmes.ExamType, as_of: dt.date, fy: int, ages: dict[str | None, int]) -> Verdict:
@@ -220,7 +248,7 @@ def _decide(p: Person, rule: programmes.ExamType, as_of: dt.date, fy: int, ages:
     if rule.excluded_population and (p.nhi if rule.excluded_population == "nhi" else p.welfare):
         return Verdict(code, False, EXCLUDED, as_of, fy, age)
     if rule.once_per_life:
-        own = sorted((s for s in p.history if _family(s.exam_type, rule) == rule.family), key=lambda s: s.exam_date)
+        own = sorted((s for s in p.history if _family(s.exam_type) == rule.family), key=lambda s: s.exam_date)
         if own:
             return Verdict(code, False, ONCE, as_of, fy, age, own[0])
     blocking = _blocking(p, rule, fy)
@@ -311,12 +339,13 @@ def targets(conn: psycopg.Connection, as_of: dt.date, exam_types: list[str] | No
     of `exam_types` (all by default) on `as_of`."""
     rules = rules or programmes.exam_types()
     wanted = {c: rules[c] for c in (exam_types or rules)}
-    for person in people(conn, as_of):
-        if person.status != vocabulary.RESIDENT:
-            continue
-        codes = [c for c, v in decide(person, as_of, wanted).items() if v.target]
-        if codes:
-            yield person.addressee_id, codes
+    with memory.acyclic_bulk():
+        for person, verdicts in decisions(people(conn, as_of), as_of, wanted):
+            if person.status != vocabulary.RESIDENT:
+                continue
+            codes = [c for c, v in verdicts.items() if v.target]
+            if codes:
+                yield person.addressee_id, codes
 
 
 @dataclass(frozen=True)

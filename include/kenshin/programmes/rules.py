@@ -173,12 +173,20 @@ class ExamType:
         city-wide selections ask this millions of times)."""
         if self.sex is not None and sex != self.sex:
             return "sex"
-        if self.age_ranges and not any(low <= age and (high is None or age <= high)
-                                       for low, high in self.age_ranges):
+        if age in self._admitted_ages:
+            return None
+        if 0 <= age <= 150 or self.age_ranges and not any(low <= age and (high is None or age <= high)
+                                                          for low, high in self.age_ranges):
             return "age"
-        if self.milestone_ages and age not in self.milestone_ages:
-            return "age"
-        return None
+        return "age" if self.milestone_ages and age not in self.milestone_ages else None
+
+    @functools.cached_property
+    def _admitted_ages(self) -> frozenset[int]:
+        """The 年度年齢 this method admits (ranges and milestone ages), up to 150."""
+        return frozenset(age for age in range(151)
+                         if (not self.age_ranges or any(low <= age and (high is None or age <= high)
+                                                        for low, high in self.age_ranges))
+                         and (not self.milestone_ages or age in self.milestone_ages))
 
     def refusal(self, sex: int, age: int) -> tuple[str, str] | None:
         """(field, reason) when a person of this sex and fiscal-year age may not

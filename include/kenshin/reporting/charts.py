@@ -76,14 +76,15 @@ class Charts:
 
 
 def thresholds() -> dict[tuple[str, str], tuple[float | None, float | None, str]]:
-    """(programme, indicator): (acceptable %, target %, direction) of the selected table."""
+    """(exam type, indicator): (acceptable %, target %, direction) of the selected
+    table, the rows for both sexes and every age band (what the all-ages chart shows)."""
     project = yaml.safe_load((DBT_PROJECT / "dbt_project.yml").read_text(encoding="utf-8"))
     table = str(project["vars"]["threshold_table"])
     out = {}
     with open(DBT_PROJECT / "seeds" / "indicator_thresholds.csv", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
-            if row["threshold_table"] == table:
-                out[(row["programme"], row["indicator"])] = (
+            if row["threshold_table"] == table and not row["sex"] and not row["age_band"]:
+                out[(row["exam_type"], row["indicator"])] = (
                     float(row["acceptable_pct"]) if row["acceptable_pct"] else None,
                     float(row["target_pct"]) if row["target_pct"] else None, row["direction"])
     return out
@@ -218,7 +219,6 @@ def draw_indicators(cells: list[Cell], fiscal_year: int):
     from matplotlib.figure import Figure
 
     names = {code: t.name for code, t in programmes.exam_types().items()}
-    kinds = {code: t.programme for code, t in programmes.exam_types().items()}
     limits = thresholds()
     exams = sorted({c.key[1] for c in cells})
     fig = Figure(figsize=(13, 2.2 + 0.45 * len(exams) * 2), layout="constrained")
@@ -226,7 +226,7 @@ def draw_indicators(cells: list[Cell], fiscal_year: int):
     by_key = {(c.key[1], c.key[2]): c for c in cells}
     for ax, (indicator, (label, _)) in zip(axes, INDICATORS.items(), strict=True):
         values = [by_key[(e, indicator)].value for e in exams if (e, indicator) in by_key]
-        marks = [v for e in exams for v in limits.get((kinds.get(e), indicator), (None, None, ""))[:2]]
+        marks = [v for e in exams for v in limits.get((e, indicator), (None, None, ""))[:2]]
         top = max([v for v in values + marks if v is not None] + [1.0]) * 1.25
         for i, exam in enumerate(exams):
             cell = by_key.get((exam, indicator))
@@ -239,7 +239,7 @@ def draw_indicators(cells: list[Cell], fiscal_year: int):
             else:
                 ax.barh(i, cell.value, height=0.6, color="#4c72b0", gid=cell.gid)
                 ax.text(cell.value, i, f" {cell.value:g}", va="center", fontsize=7)
-            acceptable, target, direction = limits.get((kinds.get(exam), indicator), (None, None, ""))
+            acceptable, target, direction = limits.get((exam, indicator), (None, None, ""))
             sign = "≥" if direction == "min" else "≤"
             if acceptable is not None:
                 ax.plot([acceptable] * 2, [i - 0.45, i + 0.45], color="#dd8452", linewidth=2,

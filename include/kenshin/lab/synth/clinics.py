@@ -34,6 +34,7 @@ import pyarrow as pa
 from kenshin.ingest.normalize import month_bounds, to_era
 from kenshin.lab.synth.names import half_width
 from kenshin.lab.synth.registry_files import RESIDENT
+from kenshin.platform import vocabulary
 from kenshin.platform.envelope import write_records
 from kenshin.programmes import rules as programmes
 
@@ -46,7 +47,8 @@ RESULT_SHARES = {"01": (0.08, 0.10, 0.005), "02": (0.07, 0.10, 0.005), "03": (0.
                  "07": (0.07, 0.05, 0.003), "08": (0.08, 0.0, 0.003), "09": (0.30, 0.30, 0.0),
                  "10": (0.20, 0.25, 0.0), "11": (0.10, 0.40, 0.0), "12": (0.01, 0.0, 0.0)}
 FOLLOWED_UP = 0.85                              # 要精検 people with a reported outcome
-OUTCOME_SHARES = (0.03, 0.05, 0.40, 0.52)       # cancer, suspected, other disease, no abnormality
+# cancer, suspected, other disease, no abnormality, not attended (未受診, reported)
+OUTCOME_SHARES = (0.03, 0.05, 0.38, 0.49, 0.05)
 OPEN_DAYS_PER_YEAR = 300                        # clinics: Monday to Saturday
 RESIDENTS_PER_CLINIC = 4_000                    # ~400 clinics for 1.56M people
 HOSPITAL_SHARE = 0.1                            # the largest clinics also do detailed exams
@@ -190,9 +192,9 @@ class ClinicMonths:
         }
         self.screenings.append(record)
         self._done(self.types[code].family)[i] = True
-        if result == "3" and self.rng.random() < FOLLOWED_UP:
+        if (code, result) in vocabulary.needs_detailed_exam() and self.rng.random() < FOLLOWED_UP:
             followup = day + dt.timedelta(days=int(self.rng.integers(10, 171)))
-            outcome = str(int(self.rng.choice(4, p=OUTCOME_SHARES)) + 1)
+            outcome = str(int(self.rng.choice(len(OUTCOME_SHARES), p=OUTCOME_SHARES)) + 1)
             self.followups.append({**record, "noise": [], "followup_date": followup, "outcome": outcome,
                                    "hospital": int(self.rng.choice(self.hospitals, p=self.hospital_p))})
 

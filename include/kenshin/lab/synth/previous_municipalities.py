@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from kenshin.lab.synth.clinics import ANNUAL_RATE, FOLLOWED_UP, OUTCOME_SHARES, RESULT_SHARES
+from kenshin.platform import vocabulary
 from kenshin.programmes import rules as programmes
 
 YEARS_BEFORE = 5
@@ -48,8 +49,9 @@ def previous_history(persons: pa.Table, events: pa.Table, seed: int) -> pa.Table
                 exam = start + dt.timedelta(days=int(rng.integers(0, 365)))
                 share = RESULT_SHARES[code][0]
                 result = "3" if rng.random() < share else "1"
-                outcome = (str(int(rng.choice(4, p=OUTCOME_SHARES)) + 1)
-                           if result == "3" and rng.random() < FOLLOWED_UP else "")
+                outcome = (str(int(rng.choice(len(OUTCOME_SHARES), p=OUTCOME_SHARES)) + 1)
+                           if (code, result) in vocabulary.needs_detailed_exam() and rng.random() < FOLLOWED_UP
+                           else "")
                 out["addressee_id"].append(aid)
                 out["exam_type"].append(code)
                 out["exam_date"].append(exam)
