@@ -1,11 +1,12 @@
--- The published grand totals of stats.process_indicators equal fct_screening.
+-- The published grand totals of stats.process_indicators equal fct_screening
+-- (people: the first screening of a method in the fiscal year).
 {{ config(severity='error') }}
 with facts as (
     select fiscal_year, exam_type, count(*) as screened,
            count(*) filter (where needs_detailed_exam) as needing,
            count(*) filter (where cancer_found) as cancers
     from {{ ref('fct_screening') }} as f
-    where age_band is not null
+    where age_band is not null and is_counted
       and exists (select 1 from {{ ref('exam_types') }} as t where t.exam_type = f.exam_type and t.is_cancer)
     group by fiscal_year, exam_type
 )

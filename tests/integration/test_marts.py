@@ -104,7 +104,7 @@ def test_the_gates_fail_on_a_duplicated_screening(db_url):
                         select (select max(screening_id) + 1 from marts_staging.int_screening_enriched),
                                addressee_id, person_key, exam_type, programme, family, exam_date, fiscal_year, sex, ward_code,
                                age_in_fiscal_year, age_band, result_code, needs_detailed_exam,
-                               previous_fiscal_year, is_first_time, is_interval_kept, next_due_from,
+                               is_counted, is_counted_for_family, previous_fiscal_year, is_first_time, is_interval_kept, next_due_from,
                                detailed_exam_date, detailed_exam_outcome, detailed_exam_status, cancer_found,
                                row_hash, built_at, change_watermark
                           from marts_staging.int_screening_enriched
@@ -325,3 +325,29 @@ def test_every_column_of_every_model_is_documented(db_url):
             documented = {name for name, c in node["columns"].items() if c.get("description")}
             assert built, node["name"]
             assert set(built) == documented, (node["name"], set(built) ^ documented)
+
+
+def test_a_person_screened_twice_by_one_method_is_one_person_and_psa_has_a_table_of_its_own(db_url):
+    """受診者数 counts people (DOMAIN.md): of two colorectal screenings in FY2025
+    the first counts, with its own result. PSA is not a guideline cancer: no
+    process indicators, a table of its own in the report."""
+    from builders import fixture_load, insert_person, insert_screening
+
+    with psycopg.connect(db_url) as conn:
+        fixture_load(conn)
+        for i in (1, 2, 3):
+            insert_person(conn, f"{i:010d}", 1, dt.date(1975, 6, 1), line_no=i)
+        insert_screening(conn, "0000000001", "04", dt.date(2025, 6, 1), 1, "3")   # counted: 要精検, no report
+        insert_screening(conn, "0000000001", "04", dt.date(2025, 9, 1), 2, "1")   # 重複受診
+        insert_screening(conn, "0000000002", "04", dt.date(2025, 6, 1), 3, "1")   # counted
+        insert_screening(conn, "0000000002", "04", dt.date(2025, 10, 1), 4, "3")  # 重複受診: its 要精検 not counted
+        insert_screening(conn, "0000000003", "08", dt.date(2025, 7, 1), 5, "1")
+    assert build(vars={"suppress_below": 1}, url=db_url)
+    indicators = {e: v for e, *v in rows(db_url, """
+        select exam_type, screened, needing_detailed_exam, detailed_exam_unknown from stats.process_indicators
+         where fiscal_year = 2025 and sex = 'all' and age_band = 'all'""")}
+    assert indicators == {"04": [2, 1, 1]}
+    report = {(e, t): v for e, t, v in rows(db_url, """
+        select exam_type, report_table, screened from stats.ministry_report
+         where fiscal_year = 2025 and sex = 'all' and age_band = 'all' and first_time = 'all'""")}
+    assert report == {("04", "guideline"): 2, ("08", "city"): 1}

@@ -1,6 +1,8 @@
--- Screenings counted by fiscal year, exam type, ward, sex, age band and
+-- People screened by fiscal year, exam type, ward, sex, age band and
 -- first-time / repeat, with their detailed-exam follow-up: the cells every
 -- statistic of process indicators and the ministry report is summed from.
+-- A person screened twice by one method in a fiscal year (重複受診) is one
+-- 受診者: their first screening counts, with its result and follow-up.
 -- Incremental by fiscal year (macro fiscal_years_to_rebuild): a month of new
 -- results recounts its own fiscal year, not ten.
 {{ config(
@@ -33,4 +35,5 @@ select
 from {{ ref('fct_screening') }} as f
 inner join fact_years as y on f.fiscal_year = y.fiscal_year
 where f.fiscal_year in (select c.fiscal_year from changed_years as c)
+  and f.is_counted
 group by f.fiscal_year, f.exam_type, f.ward_code, f.sex, f.age_band, f.is_first_time

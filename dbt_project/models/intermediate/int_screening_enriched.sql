@@ -113,6 +113,19 @@ as_of_exam as (
     order by s.screening_id, (v.valid_from <= s.exam_date) desc, abs(s.exam_date - v.valid_from)
 ),
 
+first_in_year as (
+    -- 受診者数 counts people: of a person's screenings by one method in one
+    -- fiscal year (a 重複受診), the first counts; of a family's, the first
+    -- counts for the family row
+    select
+        screening_id,
+        row_number() over (partition by addressee_id, exam_type, fiscal_year order by exam_date, screening_id) = 1
+            as is_counted,
+        row_number() over (partition by addressee_id, family, fiscal_year order by exam_date, screening_id) = 1
+            as is_counted_for_family
+    from screening
+),
+
 previous as (
     -- the previous screening of the family (either method), the city's own or one a previous
     -- municipality reported (情報照会): both make a screening a repeat
@@ -158,6 +171,8 @@ enriched as (
         b.age_band,
         s.result_code,
         s.needs_detailed_exam,
+        c.is_counted,
+        c.is_counted_for_family,
         p.previous_fiscal_year,
         -- 初回: none of the family (either method) in the previous N fiscal years
         (p.previous_fiscal_year is null
@@ -182,6 +197,7 @@ enriched as (
     from screening as s
     inner join as_of_exam as a on s.screening_id = a.screening_id
     inner join previous as p on s.screening_id = p.screening_id
+    inner join first_in_year as c on s.screening_id = c.screening_id
     left join {{ ref('age_bands') }} as b
         on {{ fiscal_year_age('a.birth_date', 's.fiscal_year') }} between b.min_age and b.max_age
     left join {{ ref('stg_core__detailed_exam') }} as d on s.screening_id = d.screening_id

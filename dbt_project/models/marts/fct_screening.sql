@@ -13,6 +13,8 @@ select
     exam_type,
     programme,
     is_first_time,
+    is_counted,
+    is_counted_for_family,
     result_code,
     needs_detailed_exam,
     detailed_exam_status,

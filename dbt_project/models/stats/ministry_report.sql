@@ -1,7 +1,9 @@
--- 地域保健・健康増進事業報告（健康増進編）のがん検診表: per report fiscal year, exam
--- type, sex, age band and first-time / repeat (with 'all' margins): screened and
+-- 地域保健・健康増進事業報告（健康増進編）: per report fiscal year, exam type, sex,
+-- age band and first-time / repeat (with 'all' margins): people screened and
 -- needing detailed exam in that year, and the detailed-exam outcomes of the
--- PREVIOUS fiscal year's 要精検 (outcomes finish after the screening year).
+-- PREVIOUS fiscal year's 要精検 (outcomes finish after the screening year). The
+-- guideline's cancer screenings and the city's own programmes are separate
+-- tables (report_table), never one.
 -- Counts 1-9 suppressed with their complements. Incremental by report year: a
 -- changed fiscal year is recounted with the next one (its follow-up block).
 {{ config(
@@ -41,7 +43,6 @@ cells as (
         c.detailed_exam_not_attended,
         c.detailed_exam_unknown
     from {{ ref('int_screening_counts') }} as c
-    inner join {{ ref('exam_types') }} as t on c.exam_type = t.exam_type and t.is_cancer
     where c.age_band is not null
       and (c.fiscal_year in (select r.fiscal_year from report_years as r)
            or c.fiscal_year + 1 in (select r.fiscal_year from report_years as r))
@@ -89,8 +90,10 @@ published as (
 
 select
     w.*,
+    t.report_table,
     y.facts_in_year,
     now() as built_at,
     {{ marts_policy(stats=true) }} as policy
 from ({{ published_wide('published', dims, measures) }}) as w
+inner join {{ ref('exam_types') }} as t on w.exam_type = t.exam_type
 left join fact_years as y on w.fiscal_year = y.fiscal_year

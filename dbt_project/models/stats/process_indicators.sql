@@ -1,4 +1,6 @@
--- プロセス指標: per fiscal year, exam type, sex and age band (with 'all' margins),
+-- プロセス指標 of the guideline's cancer screenings (exam_types.report_table; PSA
+-- and the other city programmes are not judged by them): per fiscal year, exam
+-- type, sex and age band (with 'all' margins),
 -- the counts of the ministry's process indicators and their rates, compared
 -- with the selected national thresholds. Counts 1-9 suppressed (macro
 -- suppressed_counts); rates only from published counts. Incremental by fiscal
@@ -22,7 +24,7 @@ counts as (
         sum({{ m }}) as {{ m }}{% if not loop.last %},{% endif %}
         {%- endfor %}
     from {{ ref('int_screening_counts') }}
-    where exam_type in (select t.exam_type from {{ ref('exam_types') }} as t where t.is_cancer)
+    where exam_type in (select t.exam_type from {{ ref('exam_types') }} as t where t.report_table = 'guideline')
       and age_band is not null
       and fiscal_year in (select c.fiscal_year from changed_years as c)
     group by grouping sets (
