@@ -203,7 +203,12 @@ def test_no_suppressed_cell_can_be_worked_back_and_the_gate_stops_a_leaky_table(
                    {"prev_needing_detailed_exam": outcomes}, {}) == []
 
 
-def test_annual_report_writes_the_published_tables_as_csv_and_xlsx(db_url, tmp_path, monkeypatch):
+def test_annual_report_writes_the_exact_counts_through_the_reporting_role_and_logs_the_read(
+        db_url, tmp_path, monkeypatch):
+    """The submission is exact (DOMAIN.md): the cohort's 3 要精検 of 12 are
+    written as they are, never as '*', read as kenshin_reporter, whose read is in
+    the access log without a person key; kenshin_stats cannot read the exact
+    cells, the reporting role reads nothing of core."""
     import csv
     import io
 
@@ -218,12 +223,29 @@ def test_annual_report_writes_the_published_tables_as_csv_and_xlsx(db_url, tmp_p
     table = list(csv.reader(io.StringIO(csv_path.read_bytes().decode("cp932"))))
     assert table[0][:6] == ["年度", "検診種別", "性別", "年齢階級", "初回・非初回", "受診者数"]
     total = [r for r in table[1:] if r[2:5] == ["計", "計", "計"]]
-    assert total == [["2025", "04", "計", "計", "計", "12", "*", "0", "0", "0", "0", "0", "0", "0"]]
-    # every small count is a star, never a number
-    assert all(not (c.isdigit() and 1 <= int(c) <= 9) for r in table[1:] for c in r[5:])
+    assert total == [["2025", "04", "計", "計", "計", "12", "3", "0", "0", "0", "0", "0", "0", "0"]]
+    men_40 = [r for r in table[1:] if r[2:5] == ["男", "40-44", "計"]]
+    assert [r[5:7] for r in men_40] == [["5", "2"]]          # small counts, exact
+    assert not any("*" in c for r in table for c in r)
     sheet = load_workbook(xlsx_path)["04 大腸がん検診"]
     assert [c.value for c in sheet[1]][:2] == ["年度", "検診種別"]
     assert sheet.max_row == len(table)
+    log = rows(db_url, "select db_role, purpose, object, person_key from audit.access_log")
+    assert log == [("kenshin_reporter", "ministry_report", "report.ministry_report_exact", None)]
+    with psycopg.connect(db_url) as conn:
+        conn.execute("select set_config('kenshin.purpose', 'ministry_report', false)")
+        for role, relation in (("kenshin_stats", "report.ministry_report_exact"),
+                               ("kenshin_reporter", "core.screening"), ("kenshin_reporter", "stats.ministry_report"),
+                               ("kenshin_reporter", "marts_staging.int_screening_counts")):
+            conn.execute(f"set role {role}")
+            with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
+                conn.execute(f"select 1 from {relation} limit 1")
+            conn.execute("reset role")
+        # without a stated purpose the exact cells are refused
+        conn.execute("select set_config('kenshin.purpose', '', false)")
+        conn.execute("set role kenshin_reporter")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("select count(*) from report.ministry_report_exact")
 
 
 def test_an_incremental_build_after_changes_equals_a_full_rebuild(db_url):

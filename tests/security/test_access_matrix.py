@@ -30,64 +30,65 @@ from kenshin.reporting import marts
 
 pytestmark = pytest.mark.integration
 
-ROLES = ("kenshin_loader", "kenshin_staff", "kenshin_protection", "kenshin_stats", "kenshin_auditor", "kenshin_purger")
+ROLES = ("kenshin_loader", "kenshin_staff", "kenshin_protection", "kenshin_stats", "kenshin_auditor", "kenshin_purger",
+         "kenshin_reporter")
 
-NONE = "---- " * 6
-#                loader staff protection stats auditor purger
-CORE_TABLE = "yyy- ---- ---- ---- ---- y--y"
-LANDING_TABLE = "yyyy ---- ---- ---- ---- y--y"
-LANDING_VIEW = "y--- ---- ---- ---- ---- ----"
-OPS_TABLE = "yyy- ---- ---- ---- y--- y--y"
-STAFF_VIEW = "---- y--- y--- ---- ---- ----"
+NONE = "---- " * 7
+#                loader staff protection stats auditor purger reporter
+CORE_TABLE = "yyy- ---- ---- ---- ---- y--y ----"
+LANDING_TABLE = "yyyy ---- ---- ---- ---- y--y ----"
+LANDING_VIEW = "y--- ---- ---- ---- ---- ---- ----"
+OPS_TABLE = "yyy- ---- ---- ---- y--- y--y ----"
+STAFF_VIEW = "---- y--- y--- ---- ---- ---- ----"
 # the fixture's person is protection-flagged: only kenshin_protection sees the rows holding addresses
-STAFF_ADDRESS_VIEW = "---- 0--- y--- ---- ---- ----"
-STATS_TABLE = "---- ---- ---- y--- ---- ----"
+STAFF_ADDRESS_VIEW = "---- 0--- y--- ---- ---- ---- ----"
+STATS_TABLE = "---- ---- ---- y--- ---- ---- ----"
 
 MATRIX: dict[str, str] = {
     # append-only: the purge removes and scrubs only through audit.expire_rows / scrub_correction_values
-    "audit.access_log": "---- ---- ---- ---- y--- y---",
-    "audit.change_log": "---- ---- ---- ---- y--- y---",
-    "audit.record_correction": "yy-- ---- ---- ---- y--- y---",
-    **{f"audit.{t}": "---- ---- ---- ---- y--- ----" for t in (
+    "audit.access_log": "---- ---- ---- ---- y--- y--- ----",
+    "audit.change_log": "---- ---- ---- ---- y--- y--- ----",
+    "audit.record_correction": "yy-- ---- ---- ---- y--- y--- ----",
+    **{f"audit.{t}": "---- ---- ---- ---- y--- ---- ----" for t in (
         "access_purpose", "expired_row", "policy", "scrubbed_values", "seal")},
     **{f"core.{t}": CORE_TABLE for t in (
         "detailed_exam", "external_screening", "nhi_period", "person", "person_event", "person_version",
         "screening", "voucher", "welfare_period")},
     # letters are written once and never changed
-    "core.notice": "yy-- ---- ---- ---- ---- y--y",
-    "core.notice_cause": "yy-- ---- ---- ---- ---- y--y",
+    "core.notice": "yy-- ---- ---- ---- ---- y--y ----",
+    "core.notice_cause": "yy-- ---- ---- ---- ---- y--y ----",
     # a join: no one writes through it (n for the roles that may use the schema)
-    "core.person_current": "ynnn ---- ---- ---- ---- -nnn",
+    "core.person_current": "ynnn ---- ---- ---- ---- -nnn ----",
     # the predicate of protected addresses: the letters (loader) ask it; staff only through their functions
-    "core.protected_address": "ynnn ---- ---- ---- ---- -nnn",
+    "core.protected_address": "ynnn ---- ---- ---- ---- -nnn ----",
     **{f"landing.{t}": LANDING_TABLE for t in ("jumin", "kenshin", "kokuho", "seiho", "seiken", "shokai_res")},
     **{f"landing.{t}_accepted": LANDING_VIEW for t in ("jumin", "kokuho", "seiho")},
     # the UPDATE is tried on their last column, an expression
-    **{f"landing.{t}_accepted": "y-n- ---- ---- ---- ---- --n-" for t in ("kenshin", "seiken", "shokai_res")},
+    **{f"landing.{t}_accepted": "y-n- ---- ---- ---- ---- --n- ----" for t in ("kenshin", "seiken", "shokai_res")},
     **{f"ops.{t}": OPS_TABLE for t in (
         "gate_result", "linkage_deletion", "linkage_request", "quarantine", "record_match", "registry_check",
         "review_item")},
-    "ops.load_manifest": "yyy- ---- ---- ---- y--- y-yy",
+    "ops.load_manifest": "yyy- ---- ---- ---- y--- y-yy ----",
     # written only through ops.request_correction / ops.decide_correction
-    "ops.correction_request": "---- ---- ---- ---- y--- y--y",
+    "ops.correction_request": "---- ---- ---- ---- y--- y--y ----",
     # staff identities: the owner's; support-measure lifts: written only through ops.*_protection_lift
-    "ops.staff_member": "---- ---- ---- ---- y--- ----",
-    "ops.protection_request": "---- ---- ---- ---- y--- y--y",
-    "ops.deletion_log": "y--- ---- ---- ---- y--- y--y",
-    "ops.provision_export": "yyy- ---- ---- ---- y--- ----",
+    "ops.staff_member": "---- ---- ---- ---- y--- ---- ----",
+    "ops.protection_request": "---- ---- ---- ---- y--- y--y ----",
+    "ops.deletion_log": "y--- ---- ---- ---- y--- y--y ----",
+    "ops.provision_export": "yyy- ---- ---- ---- y--- ---- ----",
     # the last voucher serial per fiscal year and exam type (no personal data)
-    "ops.voucher_serial": "yyy- ---- ---- ---- ---- ----",
+    "ops.voucher_serial": "yyy- ---- ---- ---- ---- ---- ----",
     # the approver (staff) reads the plan it decides: counts only
-    "ops.purge_run": "y--- y--- y--- ---- y--- yyyy",
-    "ops.purge_count": "y--- y--- y--- ---- y--- yyyy",
+    "ops.purge_run": "y--- y--- y--- ---- y--- yyyy ----",
+    "ops.purge_count": "y--- y--- y--- ---- y--- yyyy ----",
     "public.kenshin_schema_version": NONE,
     **{f"staff.{t}": STAFF_VIEW for t in (
         "detailed_exam", "external_screening", "nhi_period", "notice", "screening", "voucher", "welfare_period")},
     "staff.person": STAFF_ADDRESS_VIEW,
     "staff.person_event": STAFF_ADDRESS_VIEW,
     # dbt: pseudonymous facts for staff; the person-level history only through staff.screening_history()
-    "marts.fct_screening": "---- y--- y--- ---- ---- ----",
-    "marts.screening_history": "---- -nnn -nnn ---- ---- ----",
+    "marts.fct_screening": "---- y--- y--- ---- ---- ---- ----",
+    "marts.screening_history": "---- -nnn -nnn ---- ---- ---- ----",
     **{f"marts_staging.{t}": NONE for t in (
         "age_bands", "detailed_exam_outcomes", "exam_types", "indicator_thresholds", "int_people_screened",
         "int_screening_counts", "int_screening_enriched", "int_target_population", "result_codes", "wards",
@@ -95,6 +96,8 @@ MATRIX: dict[str, str] = {
         "stg_core__detailed_exam", "stg_core__external_screening", "stg_core__nhi_period", "stg_core__person",
         "stg_core__person_version", "stg_core__screening", "stg_core__welfare_period")},
     **{f"stats.{t}": STATS_TABLE for t in ("ministry_report", "participation", "process_indicators")},
+    # the ministry report's exact cells: the reporting role alone, every read logged (row-level policy)
+    "report.ministry_report_exact": "---- ---- ---- ---- ---- ---- y---",
     # the statistics being built: granted to kenshin_stats by dbt, unreachable (no usage of the schema)
     **{f"stats_build.{t}": NONE for t in ("ministry_report", "participation", "process_indicators")},
 }
@@ -181,7 +184,7 @@ def test_the_matrix_sees_a_grant_too_many(db_url):
         conn.execute("grant delete on core.screening to kenshin_loader")
         conn.execute("grant usage on schema core to kenshin_staff")
         conn.execute("grant select (screening_id) on core.screening to kenshin_stats")
-    assert actual_matrix(db_url, ["core.screening"])["core.screening"] == "yyyy y--- y--- ---- ---- y--y"
+    assert actual_matrix(db_url, ["core.screening"])["core.screening"] == "yyyy y--- y--- ---- ---- y--y ----"
 
 
 # --- the protection predicate (core.protected_address) on every address path ---

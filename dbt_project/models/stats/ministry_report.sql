@@ -4,7 +4,8 @@
 -- PREVIOUS fiscal year's 要精検 (outcomes finish after the screening year). The
 -- guideline's cancer screenings and the city's own programmes are separate
 -- tables (report_table), never one.
--- Counts 1-9 suppressed with their complements. Incremental by report year: a
+-- These are the exact cells of report.ministry_report_exact, counts 1-9
+-- suppressed with their complements. Incremental by report year: a
 -- changed fiscal year is recounted with the next one (its follow-up block).
 {{ config(
     post_hook=["
@@ -27,60 +28,18 @@ report_years as (
     select c.fiscal_year + 1 from changed_years as c
 ),
 
-cells as (
-    select
-        c.fiscal_year,
-        c.exam_type,
-        c.sex,
-        c.age_band,
-        case when c.is_first_time then 'first' else 'repeat' end as first_time,
-        c.screened,
-        c.needing_detailed_exam,
-        c.outcome_cancer,
-        c.outcome_suspected,
-        c.outcome_other_disease,
-        c.outcome_no_abnormality,
-        c.detailed_exam_not_attended,
-        c.detailed_exam_unknown
-    from {{ ref('int_screening_counts') }} as c
-    where c.age_band is not null
-      and (c.fiscal_year in (select r.fiscal_year from report_years as r)
-           or c.fiscal_year + 1 in (select r.fiscal_year from report_years as r))
-),
-
--- each year's cells count in their own year's block and in the next year's follow-up block
-rows_by_report_year as (
-    select fiscal_year, exam_type, sex, age_band, first_time,
-           screened, needing_detailed_exam,
-           0 as prev_needing_detailed_exam, 0 as prev_cancer, 0 as prev_suspected, 0 as prev_other_disease,
-           0 as prev_no_abnormality, 0 as prev_not_attended, 0 as prev_unknown
-    from cells
-    union all
-    -- a union's later branch takes its column names from the first one
-    select fiscal_year + 1 as report_year, exam_type, sex, age_band, first_time, 0, 0,  -- noqa: AL03
-           needing_detailed_exam, outcome_cancer, outcome_suspected, outcome_other_disease,
-           outcome_no_abnormality, detailed_exam_not_attended, detailed_exam_unknown
-    from cells
-    where needing_detailed_exam > 0
-),
-
 counts as (
     select
-        fiscal_year,
-        exam_type,
-        coalesce(sex::text, 'all') as sex,
-        coalesce(age_band, 'all') as age_band,
-        coalesce(first_time, 'all') as first_time,
+        e.fiscal_year,
+        e.exam_type,
+        e.sex,
+        e.age_band,
+        e.first_time,
         {%- for m in measures %}
-        sum({{ m }}) as {{ m }}{% if not loop.last %},{% endif %}
+        e.{{ m }}{% if not loop.last %},{% endif %}
         {%- endfor %}
-    from rows_by_report_year
-    where fiscal_year in (select r.fiscal_year from report_years as r)
-    group by grouping sets (
-        (fiscal_year, exam_type, sex, age_band, first_time), (fiscal_year, exam_type, sex, age_band),
-        (fiscal_year, exam_type, sex, first_time), (fiscal_year, exam_type, age_band, first_time),
-        (fiscal_year, exam_type, sex), (fiscal_year, exam_type, age_band), (fiscal_year, exam_type, first_time),
-        (fiscal_year, exam_type))
+    from {{ ref('ministry_report_exact') }} as e
+    where e.fiscal_year in (select r.fiscal_year from report_years as r)
 ),
 
 published as (

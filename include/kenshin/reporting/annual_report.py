@@ -1,10 +1,11 @@
-"""The annual ministry report (地域保健・健康増進事業報告, 健康増進編, がん検診).
+"""The annual ministry report (地域保健・健康増進事業報告, 健康増進編).
 
 Writes `reports/ministry_report_FY{year}.csv` (CP932, for the ministry's
 upload) and `.xlsx` (one sheet per exam type, for staff) from
-`stats.ministry_report`: the published, suppressed statistics, read as
-`kenshin_stats` (the report can only contain what statistics staff may see).
-A suppressed count is written as `*` (DOMAIN.md: shown as suppressed, never as 0).
+`report.ministry_report_exact`: the exact counts the city submits (DOMAIN.md:
+never suppressed, never from the published `stats`), read as kenshin_reporter
+with the stated purpose `ministry_report`, which the database records in
+audit.access_log (object: the report; no person key).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ COLUMNS = (
     ("prev_suspected", "がんの疑いのある者又は未確定の者"), ("prev_other_disease", "がん以外の疾患であった者"),
     ("prev_no_abnormality", "異常認めず"), ("prev_not_attended", "精検未受診"), ("prev_unknown", "精検未把握"),
 )
-SUPPRESSED = "*"
+# the role that reads exact cells (migration 0028) and the purpose it states
+REPORTER, PURPOSE = "kenshin_reporter", "ministry_report"
 _SEX = {"1": "男", "2": "女", "all": "計"}
 _FIRST = {"first": "初回", "repeat": "非初回", "all": "計"}
 
@@ -37,19 +39,18 @@ def reports_dir() -> Path:
 
 def _rows(url: str, fiscal_year: int) -> list[list[str]]:
     names = [c for c, _ in COLUMNS]
-    with db.connect(url, role="kenshin_stats") as conn:
+    with db.connect(url, role=REPORTER, purpose=PURPOSE) as conn:
         cur = conn.execute(
-            f"""select {", ".join(names)}, {", ".join(f"{c}_suppressed" for c in names[5:])}
-                  from stats.ministry_report where fiscal_year = %s
-                 order by exam_type, sex, age_band = 'all', age_band, first_time""", (fiscal_year,))
+            f"""select {", ".join(names)} from report.ministry_report_exact where fiscal_year = %s
+                 order by report_table = 'city', exam_type, sex, age_band = 'all', age_band, first_time""",
+            (fiscal_year,))
         out = []
-        for row in cur.fetchall():
-            values, flags = row[: len(names)], row[len(names):]
+        for values in cur.fetchall():
             cells = [str(values[0]), values[1], _SEX.get(values[2], values[2]), "計" if values[3] == "all"
                      else values[3], _FIRST.get(values[4], values[4])]
-            cells += [SUPPRESSED if flag else str(v if v is not None else 0)
-                      for v, flag in zip(values[5:], flags, strict=True)]
+            cells += [str(v) for v in values[5:]]
             out.append(cells)
+        conn.commit()
     return out
 
 
