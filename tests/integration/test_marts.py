@@ -221,15 +221,32 @@ def test_annual_report_writes_the_exact_counts_through_the_reporting_role_and_lo
     assert build(url=db_url)
     csv_path, xlsx_path = write_annual_report(2025, url=db_url)
     table = list(csv.reader(io.StringIO(csv_path.read_bytes().decode("cp932"))))
-    assert table[0][:6] == ["年度", "検診種別", "性別", "年齢階級", "初回・非初回", "受診者数"]
-    total = [r for r in table[1:] if r[2:5] == ["計", "計", "計"]]
-    assert total == [["2025", "04", "計", "計", "計", "12", "3", "0", "0", "0", "0", "0", "0", "0"]]
-    men_40 = [r for r in table[1:] if r[2:5] == ["男", "40-44", "計"]]
-    assert [r[5:7] for r in men_40] == [["5", "2"]]          # small counts, exact
+    assert table[0] == ["年度", "検診種別", "性別", "年齢階級", "初回・非初回", "対象者数", "受診者数", "要精検者数",
+                        "精検受診者数", "がんであった者", "がんの疑い又は未確定", "がん以外の疾患", "異常認めず",
+                        "精検未受診者数", "精検未把握者数"]
+    colorectal = [r for r in table[1:] if r[1] == "04"]
+    total = [r for r in colorectal if r[2:5] == ["計", "計", "計"]]
+    # 12 residents of 40+ on 2025-04-01, all screened, 3 要精検; FY2025's follow-ups are reported with FY2026
+    assert total == [["2025", "04", "計", "計", "計", "12", "12", "3", "0", "0", "0", "0", "0", "0", "0"]]
+    men_40 = [r for r in colorectal if r[2:5] == ["男", "40-44", "計"]]
+    assert [r[5:8] for r in men_40] == [["5", "5", "2"]]          # small counts, exact
     assert not any("*" in c for r in table for c in r)
-    sheet = load_workbook(xlsx_path)["04 大腸がん検診"]
-    assert [c.value for c in sheet[1]][:2] == ["年度", "検診種別"]
-    assert sheet.max_row == len(table)
+    # every band from 40-44 to 80+ is a row, 0 where nobody; each 計 row is the sum of its rows
+    bands = ["40-44", "45-49", "50-54", "55-59", "60-64", "65-69", "70-74", "75-79", "80+"]
+    for sex in ("男", "女", "計"):
+        for first in ("初回", "非初回", "計"):
+            cells = {r[3]: r for r in colorectal if r[2] == sex and r[4] == first}
+            assert sorted(cells) == sorted(bands + ["計"]), (sex, first)
+            for col in range(6 if first != "計" else 5, 15):
+                assert int(cells["計"][col] or 0) == sum(int(cells[b][col] or 0) for b in bands), (sex, first, col)
+    assert [r[5] for r in colorectal if r[4] != "計"] == [""] * len([r for r in colorectal if r[4] != "計"])
+    assert {r[1] for r in table[1:]} >= {"01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11"}
+    book = load_workbook(xlsx_path)
+    assert len(book.sheetnames) == len({r[1] for r in table[1:]})       # one sheet per table
+    sheet = book["04 大腸がん検診"]
+    assert [c.value for c in sheet[1]] == table[0]
+    assert sheet.max_row == len(colorectal) + 1
+    assert [c.value for c in sheet[2]][:8] == ["2025", "04", "男", "40-44", "計", 5, 5, 2]     # numbers, not text
     log = rows(db_url, "select db_role, purpose, object, person_key from audit.access_log")
     assert log == [("kenshin_reporter", "ministry_report", "report.ministry_report_exact", None)]
     with psycopg.connect(db_url) as conn:
@@ -372,4 +389,5 @@ def test_a_person_screened_twice_by_one_method_is_one_person_and_psa_has_a_table
     report = {(e, t): v for e, t, v in rows(db_url, """
         select exam_type, report_table, screened from stats.ministry_report
          where fiscal_year = 2025 and sex = 'all' and age_band = 'all' and first_time = 'all'""")}
-    assert report == {("04", "guideline"): 2, ("08", "city"): 1}
+    assert {k: v for k, v in report.items() if v} == {("04", "guideline"): 2, ("08", "city"): 1}
+    assert report[("07", "guideline")] == 0 and report[("09", "city")] == 0   # every table, 0 where nobody

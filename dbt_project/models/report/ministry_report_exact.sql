@@ -3,7 +3,8 @@
 -- fiscal year, exam type, sex, age band and first-time / repeat (with 'all'
 -- margins): people screened and needing a detailed exam in that year, and the
 -- detailed-exam outcomes of the PREVIOUS fiscal year's 要精検 (outcomes finish
--- after the screening year). Readable by kenshin_reporter only, every read
+-- after the screening year); 対象者数 and 精検受診者数 beside them; every row
+-- of the tables present, 0 where nobody. Readable by kenshin_reporter only, every read
 -- logged (dbt_project.yml, migration 0028); stats.ministry_report is these
 -- cells suppressed.
 {%- set measures = ['screened', 'needing_detailed_exam', 'prev_needing_detailed_exam', 'prev_cancer',
@@ -49,22 +50,66 @@ counts as (
     select
         fiscal_year,
         exam_type,
-        coalesce(sex::text, 'all') as sex,
-        coalesce(age_band, 'all') as age_band,
-        coalesce(first_time, 'all') as first_time,
+        {{- margin_labels(['sex', 'age_band', 'first_time']) }},
         {%- for m in measures %}
         sum({{ m }}) as {{ m }}{% if not loop.last %},{% endif %}
         {%- endfor %}
     from rows_by_report_year
-    group by grouping sets (
-        (fiscal_year, exam_type, sex, age_band, first_time), (fiscal_year, exam_type, sex, age_band),
-        (fiscal_year, exam_type, sex, first_time), (fiscal_year, exam_type, age_band, first_time),
-        (fiscal_year, exam_type, sex), (fiscal_year, exam_type, age_band), (fiscal_year, exam_type, first_time),
-        (fiscal_year, exam_type))
+    group by {{ margin_grouping_sets(['fiscal_year', 'exam_type'], ['sex', 'age_band', 'first_time']) }}
+),
+
+target as (
+    select
+        fiscal_year,
+        exam_type,
+        {{- margin_labels(['sex', 'age_band']) }},
+        sum(target_population) as target_population
+    from {{ ref('int_target_population') }}
+    group by {{ margin_grouping_sets(['fiscal_year', 'exam_type'], ['sex', 'age_band']) }}
+),
+
+report_years as (
+    select distinct c.fiscal_year from counts as c
+),
+
+bands as (
+    select a.age_band, a.max_age from {{ ref('age_bands') }} as a
+    union all
+    select 'all' as age_band, null as max_age
+),
+
+grid as (
+    -- every row of the report's tables, 0 where nobody (DOMAIN.md): the exam
+    -- type's sexes, the bands from its youngest age on, first-time / repeat and
+    -- the 計 rows, for each active programme (and one with counts that year)
+    select y.fiscal_year, t.exam_type, t.report_table, x.sex, b.age_band, f.first_time
+    from report_years as y
+    cross join {{ ref('exam_types') }} as t
+    cross join (values ('1'), ('2'), ('all')) as x (sex)
+    cross join bands as b
+    cross join (values ('first'), ('repeat'), ('all')) as f (first_time)
+    where (t.active or exists (select 1 from counts as c where c.fiscal_year = y.fiscal_year
+                                                         and c.exam_type = t.exam_type))
+      and (t.sex is null or x.sex in (t.sex::text, 'all'))
+      and (b.age_band = 'all' or b.max_age >= t.min_age)
 )
 
 select
-    c.*,
-    t.report_table
-from counts as c
-inner join {{ ref('exam_types') }} as t on c.exam_type = t.exam_type
+    g.fiscal_year,
+    g.exam_type,
+    g.sex,
+    g.age_band,
+    g.first_time,
+    -- 対象者数 is a count of residents, not of screenings: it has no 初回 / 非初回
+    case when g.first_time = 'all' then coalesce(p.target_population, 0) end as target_population,
+    {%- for m in measures %}
+    coalesce(c.{{ m }}, 0) as {{ m }},
+    {%- endfor %}
+    coalesce(c.prev_cancer + c.prev_suspected + c.prev_other_disease + c.prev_no_abnormality, 0) as prev_attended,
+    g.report_table
+from grid as g
+left join counts as c
+    on g.fiscal_year = c.fiscal_year and g.exam_type = c.exam_type and g.sex = c.sex
+    and g.age_band = c.age_band and g.first_time = c.first_time
+left join target as p
+    on g.fiscal_year = p.fiscal_year and g.exam_type = p.exam_type and g.sex = p.sex and g.age_band = p.age_band

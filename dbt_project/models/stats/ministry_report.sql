@@ -11,8 +11,8 @@
     post_hook=["
         {% if is_incremental() %}
         delete from {{ this }} as t
-        where not exists (select 1 from {{ ref('int_screening_counts') }} as c
-                          where c.exam_type = t.exam_type and c.fiscal_year in (t.fiscal_year, t.fiscal_year - 1))
+        where not exists (select 1 from {{ ref('ministry_report_exact') }} as e
+                          where e.exam_type = t.exam_type and e.fiscal_year = t.fiscal_year)
         {% endif %}"],
 ) }}
 {%- set dims = ['fiscal_year', 'exam_type', 'sex', 'age_band', 'first_time'] %}

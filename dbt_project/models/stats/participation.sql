@@ -35,17 +35,11 @@ counts as (
     select
         fiscal_year,
         exam_type,
-        coalesce(ward_code::text, 'all') as ward_code,
-        coalesce(sex::text, 'all') as sex,
-        coalesce(age_band, 'all') as age_band,
+        {{- margin_labels(['ward_code', 'sex', 'age_band']) }},
         sum(target_population) as target_population,
         sum(screened) as screened
     from cells
-    group by grouping sets (
-        (fiscal_year, exam_type, ward_code, sex, age_band), (fiscal_year, exam_type, ward_code, sex),
-        (fiscal_year, exam_type, ward_code, age_band), (fiscal_year, exam_type, sex, age_band),
-        (fiscal_year, exam_type, ward_code), (fiscal_year, exam_type, sex), (fiscal_year, exam_type, age_band),
-        (fiscal_year, exam_type))
+    group by {{ margin_grouping_sets(['fiscal_year', 'exam_type'], ['ward_code', 'sex', 'age_band']) }}
 ),
 
 published as (

@@ -18,8 +18,7 @@ counts as (
     select
         fiscal_year,
         exam_type,
-        coalesce(sex::text, 'all') as sex,
-        coalesce(age_band, 'all') as age_band,
+        {{- margin_labels(['sex', 'age_band']) }},
         {%- for m in measures %}
         sum({{ m }}) as {{ m }}{% if not loop.last %},{% endif %}
         {%- endfor %}
@@ -27,9 +26,7 @@ counts as (
     where exam_type in (select t.exam_type from {{ ref('exam_types') }} as t where t.report_table = 'guideline')
       and age_band is not null
       and fiscal_year in (select c.fiscal_year from changed_years as c)
-    group by grouping sets (
-        (fiscal_year, exam_type, sex, age_band), (fiscal_year, exam_type, sex),
-        (fiscal_year, exam_type, age_band), (fiscal_year, exam_type))
+    group by {{ margin_grouping_sets(['fiscal_year', 'exam_type'], ['sex', 'age_band']) }}
 ),
 
 published as (

@@ -18,12 +18,13 @@ from kenshin.platform import config, db
 from kenshin.platform.files import atomic_path, write_atomic
 from kenshin.programmes import rules as programmes
 
+# LAYOUTS.md §8, in order (the biennial columns 前年度受診者数 / 2年連続受診者数 are not written yet)
 COLUMNS = (
     ("fiscal_year", "年度"), ("exam_type", "検診種別"), ("sex", "性別"), ("age_band", "年齢階級"),
-    ("first_time", "初回・非初回"), ("screened", "受診者数"), ("needing_detailed_exam", "要精検者数"),
-    ("prev_needing_detailed_exam", "前年度要精検者数"), ("prev_cancer", "がんであった者"),
-    ("prev_suspected", "がんの疑いのある者又は未確定の者"), ("prev_other_disease", "がん以外の疾患であった者"),
-    ("prev_no_abnormality", "異常認めず"), ("prev_not_attended", "精検未受診"), ("prev_unknown", "精検未把握"),
+    ("first_time", "初回・非初回"), ("target_population", "対象者数"), ("screened", "受診者数"),
+    ("needing_detailed_exam", "要精検者数"), ("prev_attended", "精検受診者数"), ("prev_cancer", "がんであった者"),
+    ("prev_suspected", "がんの疑い又は未確定"), ("prev_other_disease", "がん以外の疾患"),
+    ("prev_no_abnormality", "異常認めず"), ("prev_not_attended", "精検未受診者数"), ("prev_unknown", "精検未把握者数"),
 )
 # the role that reads exact cells (migration 0028) and the purpose it states
 REPORTER, PURPOSE = "kenshin_reporter", "ministry_report"
@@ -48,7 +49,7 @@ def _rows(url: str, fiscal_year: int) -> list[list[str]]:
         for values in cur.fetchall():
             cells = [str(values[0]), values[1], _SEX.get(values[2], values[2]), "計" if values[3] == "all"
                      else values[3], _FIRST.get(values[4], values[4])]
-            cells += [str(v) for v in values[5:]]
+            cells += ["" if v is None else str(v) for v in values[5:]]
             out.append(cells)
         conn.commit()
     return out
