@@ -1,11 +1,12 @@
 """
 ### annual_report — 地域保健・健康増進事業報告（健康増進編）
 
-Once a year, on July 1 at 07:00 Asia/Tokyo, writes the ministry's cancer
-screening tables for the fiscal year that ended on March 31 (its follow-up
-block holds the detailed-exam outcomes of the year before): CSV (CP932) and
-XLSX under `reports/`, from the published, suppressed `stats.ministry_report`
-read as `kenshin_stats`. The fiscal year comes from the run's data interval.
+Once a year, on July 1 at 07:00 Asia/Tokyo, writes the ministry's tables for
+the fiscal year that ended on March 31 (its follow-up block holds the
+detailed-exam outcomes of the year before): `reports/FY{year}/chiiki_hoken_{year}.xlsx`
+and one CP932 CSV per table (LAYOUTS.md §8), exact counts from
+`report.ministry_report_exact`, read as `kenshin_reporter` (each read in
+`audit.access_log`). The fiscal year comes from the run's data interval.
 
 By hand: `kenshin report annual --fiscal-year 2025`.
 """

@@ -10,30 +10,24 @@ where false
 {%- endfor %}
 {% endtest %}
 
-{# No group of cells and its margin (over each margin dim, and within a row
-   for identities {total: [parts]}) holds exactly one suppressed count: it
-   could be worked back from the others. #}
-{% test no_single_suppressed_cell_in_a_margin(model, dims, measures, margin_dims, identities={}) %}
+{# No group of cells and its total (macro margin_relations: each margin dim,
+   each identity {total: [parts]} within a row, the national and family scopes)
+   holds exactly one suppressed count: it could be worked back from the others. #}
+{% test no_single_suppressed_cell_in_a_margin(model, dims, measures, margin_dims, identities={}, scopes=[]) %}
+{%- set attrs = margin_attribute_names(scopes) %}
 with long as (
-    select {{ dims | join(', ') }}, v.measure, v.suppressed
-    from {{ model }}
+    select {{ (dims + attrs) | join(', ') }}, v.measure, v.suppressed
+    from (select src.*{{ margin_attributes(scopes, 'src') }} from {{ model }} as src) as t
     cross join lateral (values
         {%- for m in measures %}
         ('{{ m }}', {{ m }}_suppressed){% if not loop.last %},{% endif %}
         {%- endfor %}) as v (measure, suppressed)
 )
-{%- for dim in margin_dims %}
-{%- set others = dims | reject('equalto', dim) | list %}
-select 'over {{ dim }}' as margin, {{ others | join(" || '/' || ") }} as cell_group, measure
-from long group by {{ others | join(', ') }}, measure
-having count(*) filter (where suppressed) = 1
-{% if not loop.last or identities %}union all{% endif %}
-{%- endfor %}
-{%- for total, parts in identities.items() %}
-select '{{ total }} = {{ parts | join(" + ") }}', {{ dims | join(" || '/' || ") }}, ''
+{%- for r in margin_relations(dims, margin_dims, identities, scopes) %}
+select {{ loop.index }} as relation, {{ r.by | join("::text || '/' || ") }}::text as cell_group
 from long
-where measure in ('{{ ([total] + parts) | join("', '") }}')
-group by {{ dims | join(', ') }}
+where coalesce({{ r.member }}, false)
+group by {{ r.by | join(', ') }}
 having count(*) filter (where suppressed) = 1
 {% if not loop.last %}union all{% endif %}
 {%- endfor %}

@@ -43,12 +43,14 @@ changed_years as (
 
 {# Post-hook of those models: a fiscal year (or, `by` more columns, a cell such as
    a fiscal year's exam type) with no facts left (all purged) has nothing to
-   insert, so delete+insert alone would keep its old rows. #}
-{% macro drop_years_without_facts(facts, by=['fiscal_year']) %}
+   insert, so delete+insert alone would keep its old rows. `where` narrows the
+   facts to those the model counts (a year left with only an uncounted
+   screening, say an inactive programme's, has nothing to insert either). #}
+{% macro drop_years_without_facts(facts, by=['fiscal_year'], where=none) %}
     {%- if is_incremental() %}
     delete from {{ this }} as t
     where not exists (select 1 from {{ facts }} as f
-                      where {% for c in by %}f.{{ c }} = t.{{ c }}{% if not loop.last %} and {% endif %}{% endfor %})
+                      where {% for c in by %}f.{{ c }} = t.{{ c }} and {% endfor %}{{ where or 'true' }})
     {%- endif %}
 {% endmacro %}
 

@@ -510,13 +510,13 @@ def audit_report(since: dt.datetime, until: dt.datetime | None) -> None:
 
 @main.group("report")
 def report_group() -> None:
-    """Reports for the ministry (from the published statistics only)."""
+    """Reports: the ministry's (exact, through the reporting role) and the statistics pictures."""
 
 
 @report_group.command("annual")
 @click.option("--fiscal-year", "fiscal_year", type=int, required=True, help="年度, e.g. 2025.")
 def report_annual(fiscal_year: int) -> None:
-    """地域保健・健康増進事業報告 (がん検診): CSV and XLSX under reports/."""
+    """地域保健・健康増進事業報告 (健康増進編): reports/FY{year}/, a workbook and a CSV per table."""
     from kenshin.reporting.annual_report import write_annual_report
 
     for path in write_annual_report(fiscal_year):

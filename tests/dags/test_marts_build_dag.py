@@ -39,14 +39,16 @@ def test_marts_build_publishes_and_a_broken_mart_leaves_stats_unchanged(db_url, 
     report = DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "annual_report.py")).get_dag("annual_report")
     run = report.test(logical_date=pendulum.datetime(2026, 7, 1, 7, tz="Asia/Tokyo"))
     assert run.state == "success"
-    assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == [
-        "charts", "ministry_report_FY2025.csv", "ministry_report_FY2025.xlsx"]
+    assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == ["FY2025", "charts"]
+    written = sorted(p.name for p in (tmp_path / "reports" / "FY2025").iterdir())
+    assert "chiiki_hoken_2025.xlsx" in written and "chiiki_hoken_2025_04.csv" in written
+    assert "chiiki_hoken_2025_gastric.csv" in written and "chiiki_hoken_2025_cervical.csv" in written
     # The same report from the Trigger button (no logical date): the fiscal year
     # that ended before the day it was asked for, the same files again.
-    scheduled = (tmp_path / "reports" / "ministry_report_FY2025.csv").read_bytes()
+    scheduled = {p.name: p.read_bytes() for p in (tmp_path / "reports" / "FY2025").iterdir()}
     run = report.test(logical_date=None, run_after=pendulum.datetime(2026, 8, 20, 10, tz="Asia/Tokyo"))
     assert run.state == "success" and run.data_interval_end is None
-    assert (tmp_path / "reports" / "ministry_report_FY2025.csv").read_bytes() == scheduled
+    assert {p.name: p.read_bytes() for p in (tmp_path / "reports" / "FY2025").iterdir()} == scheduled
 
     # A screening whose exam type no programme knows breaks the marts' contract:
     # the gate fails, nothing after it runs, the published statistics stay.

@@ -103,7 +103,7 @@ def test_the_gates_fail_on_a_duplicated_screening(db_url):
         conn.execute("""insert into marts_staging.int_screening_enriched
                         select (select max(screening_id) + 1 from marts_staging.int_screening_enriched),
                                addressee_id, person_key, exam_type, programme, family, exam_date, fiscal_year, sex, ward_code,
-                               age_in_fiscal_year, age_band, result_code, needs_detailed_exam,
+                               age_in_fiscal_year, age_band, result_code, needs_detailed_exam, is_in_programme,
                                is_counted, is_counted_for_family, previous_fiscal_year, is_first_time, is_interval_kept, next_due_from,
                                detailed_exam_date, detailed_exam_outcome, detailed_exam_status, cancer_found,
                                row_hash, built_at, change_watermark
@@ -208,9 +208,12 @@ def test_annual_report_writes_the_exact_counts_through_the_reporting_role_and_lo
     """The submission is exact (DOMAIN.md): the cohort's 3 要精検 of 12 are
     written as they are, never as '*', read as kenshin_reporter, whose read is in
     the access log without a person key; kenshin_stats cannot read the exact
-    cells, the reporting role reads nothing of core."""
+    cells, the reporting role reads nothing of core. The files are LAYOUTS.md
+    §8's: every table in order, its columns in order, and a rerun writes the
+    same bytes."""
     import csv
     import io
+    import time
 
     from openpyxl import load_workbook
 
@@ -219,36 +222,47 @@ def test_annual_report_writes_the_exact_counts_through_the_reporting_role_and_lo
     monkeypatch.setenv("KENSHIN_DATA_DIR", str(tmp_path))
     build_cohort(db_url)
     assert build(url=db_url)
-    csv_path, xlsx_path = write_annual_report(2025, url=db_url)
-    table = list(csv.reader(io.StringIO(csv_path.read_bytes().decode("cp932"))))
-    assert table[0] == ["年度", "検診種別", "性別", "年齢階級", "初回・非初回", "対象者数", "受診者数", "要精検者数",
-                        "精検受診者数", "がんであった者", "がんの疑い又は未確定", "がん以外の疾患", "異常認めず",
-                        "精検未受診者数", "精検未把握者数"]
-    colorectal = [r for r in table[1:] if r[1] == "04"]
-    total = [r for r in colorectal if r[2:5] == ["計", "計", "計"]]
+    paths = write_annual_report(2025, url=db_url)
+    folder = tmp_path / "reports" / "FY2025"
+    assert paths[0] == folder / "chiiki_hoken_2025.xlsx"
+    tables = ["01", "02", "gastric", "03", "04", "05", "06", "cervical", "07", "08", "09", "10", "11"]
+    assert paths[1:] == [folder / f"chiiki_hoken_2025_{t}.csv" for t in tables]
+    colorectal = list(csv.reader(io.StringIO((folder / "chiiki_hoken_2025_04.csv").read_bytes().decode("cp932"))))
+    header = ["性別", "年齢階級", "初回・非初回", "対象者数", "受診者数", "要精検者数", "精検受診者数", "がんであった者",
+              "がんの疑い又は未確定", "がん以外の疾患", "異常認めず", "精検未受診者数", "精検未把握者数"]
+    assert colorectal[0] == header
+    body = colorectal[1:]
     # 12 residents of 40+ on 2025-04-01, all screened, 3 要精検; FY2025's follow-ups are reported with FY2026
-    assert total == [["2025", "04", "計", "計", "計", "12", "12", "3", "0", "0", "0", "0", "0", "0", "0"]]
-    men_40 = [r for r in colorectal if r[2:5] == ["男", "40-44", "計"]]
-    assert [r[5:8] for r in men_40] == [["5", "5", "2"]]          # small counts, exact
-    assert not any("*" in c for r in table for c in r)
-    # every band from 40-44 to 80+ is a row, 0 where nobody; each 計 row is the sum of its rows
+    assert [r for r in body if r[:3] == ["計", "計", "計"]] == [["計", "計", "計", "12", "12", "3"] + ["0"] * 7]
+    assert [r[3:6] for r in body if r[:3] == ["男", "40-44", "計"]] == [["5", "5", "2"]]   # small counts, exact
+    # every band from 40-44 to 80+ is a row, 0 where nobody, in order; each 計 row is the sum of its rows
     bands = ["40-44", "45-49", "50-54", "55-59", "60-64", "65-69", "70-74", "75-79", "80+"]
+    assert [tuple(r[:3]) for r in body] == [(s, b, f) for s in ("男", "女", "計") for b in bands + ["計"]
+                                            for f in ("初回", "非初回", "計")]
     for sex in ("男", "女", "計"):
         for first in ("初回", "非初回", "計"):
-            cells = {r[3]: r for r in colorectal if r[2] == sex and r[4] == first}
-            assert sorted(cells) == sorted(bands + ["計"]), (sex, first)
-            for col in range(6 if first != "計" else 5, 15):
-                assert int(cells["計"][col] or 0) == sum(int(cells[b][col] or 0) for b in bands), (sex, first, col)
-    assert [r[5] for r in colorectal if r[4] != "計"] == [""] * len([r for r in colorectal if r[4] != "計"])
-    assert {r[1] for r in table[1:]} >= {"01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11"}
-    book = load_workbook(xlsx_path)
-    assert len(book.sheetnames) == len({r[1] for r in table[1:]})       # one sheet per table
-    sheet = book["04 大腸がん検診"]
-    assert [c.value for c in sheet[1]] == table[0]
-    assert sheet.max_row == len(colorectal) + 1
-    assert [c.value for c in sheet[2]][:8] == ["2025", "04", "男", "40-44", "計", 5, 5, 2]     # numbers, not text
+            cells = {r[1]: r for r in body if r[0] == sex and r[2] == first}
+            for col in range(3 if first == "計" else 4, len(header)):
+                assert int(cells["計"][col]) == sum(int(cells[b][col]) for b in bands), (sex, first, col)
+    assert {r[3] for r in body if r[2] != "計"} == {""}          # 対象者数: residents have no 初回 / 非初回
+    breast = list(csv.reader(io.StringIO((folder / "chiiki_hoken_2025_07.csv").read_bytes().decode("cp932"))))
+    assert breast[0] == header[:5] + ["前年度受診者数", "2年連続受診者数"] + header[5:]     # a biennial table
+    assert {r[0] for r in breast[1:]} == {"女", "計"}
+    book = load_workbook(paths[0])
+    assert book.sheetnames == ["胃がん(エックス線)", "胃がん(内視鏡)", "胃がん(計)", "肺がん", "大腸がん",
+                               "子宮頸がん(細胞診)", "子宮頸がん(HPV単独法)", "子宮頸がん(計)", "乳がん",
+                               "前立腺がん(PSA)", "歯周疾患", "骨粗鬆症", "生活保護受給者等健康診査"]
+    sheet = book["大腸がん"]
+    assert [c.value for c in sheet[1]] == header and sheet.max_row == len(colorectal)
+    assert [c.value for c in sheet[2]][:6] == ["男", "40-44", "初回", None, 5, 2]     # numbers, not text
+    assert not any("*" in str(c.value) for ws in book for row in ws.iter_rows() for c in row)
     log = rows(db_url, "select db_role, purpose, object, person_key from audit.access_log")
     assert log == [("kenshin_reporter", "ministry_report", "report.ministry_report_exact", None)]
+    # a rerun (the zip's clock ticks every 2 s) writes the same bytes
+    written = {p: p.read_bytes() for p in paths}
+    time.sleep(2.1)
+    assert write_annual_report(2025, url=db_url) == paths
+    assert {p: p.read_bytes() for p in paths} == written
     with psycopg.connect(db_url) as conn:
         conn.execute("select set_config('kenshin.purpose', 'ministry_report', false)")
         for role, relation in (("kenshin_stats", "report.ministry_report_exact"),

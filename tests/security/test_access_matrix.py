@@ -92,7 +92,7 @@ MATRIX: dict[str, str] = {
     **{f"marts_staging.{t}": NONE for t in (
         "age_bands", "detailed_exam_outcomes", "exam_types", "indicator_thresholds", "int_people_screened",
         "int_screening_counts", "int_screening_enriched", "int_target_population", "result_codes", "wards",
-        "detailed_exam_criteria",
+        "detailed_exam_criteria", "exam_families", "int_reported_exam_types",
         "stg_core__detailed_exam", "stg_core__external_screening", "stg_core__nhi_period", "stg_core__person",
         "stg_core__person_version", "stg_core__screening", "stg_core__welfare_period")},
     **{f"stats.{t}": STATS_TABLE for t in ("ministry_report", "participation", "process_indicators")},

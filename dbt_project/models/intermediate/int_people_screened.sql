@@ -1,11 +1,13 @@
--- People screened per fiscal year and exam type, each counted once in the
--- ward, sex and age band of their latest screening: the numerator of 受診率.
+-- People screened per fiscal year and exam type (and family of several methods,
+-- exam_type the family's name), each counted once in the
+-- ward, sex and age band of their latest screening within the programme's sex
+-- and ages (is_in_programme): the numerator of 受診率.
 -- Biennial programmes count the fiscal year and the one before (DOMAIN.md:
 -- screened last FY + this FY - both, i.e. the people screened in either).
 -- Incremental by fiscal year: a changed year is recounted with the year after
 -- it, whose two-year window it falls in.
 {{ config(
-    post_hook=["{{ drop_years_without_facts(ref('fct_screening')) }}"],
+    post_hook=["{{ drop_years_without_facts(ref('fct_screening'), where='f.is_in_programme') }}"],
 ) }}
 
 with
@@ -22,7 +24,8 @@ report_years as (
 ),
 
 latest_in_year as (
-    -- each person's latest screening of the exam type in each fiscal year read
+    -- each person's latest screening of the exam type (and of its family, as the
+    -- family's row: int_reported_exam_types) in each fiscal year read
     select distinct on (f.person_key, f.exam_type, f.fiscal_year)
         f.person_key,
         f.exam_type,
@@ -30,7 +33,17 @@ latest_in_year as (
         f.ward_code,
         f.sex,
         f.age_band
-    from {{ ref('fct_screening') }} as f
+    from (
+        select s.person_key, s.exam_type::text as exam_type, s.fiscal_year, s.ward_code, s.sex, s.age_band,
+               s.screening_id
+        from {{ ref('fct_screening') }} as s
+        where s.is_in_programme
+        union all
+        select s.person_key, s.family as exam_type, s.fiscal_year, s.ward_code, s.sex, s.age_band, s.screening_id
+        from {{ ref('fct_screening') }} as s
+        inner join {{ ref('int_reported_exam_types') }} as r on s.family = r.exam_type and r.is_family
+        where s.is_in_programme
+    ) as f
     where f.fiscal_year in (
         select y.fiscal_year from report_years as y
         union
@@ -52,7 +65,7 @@ counted as (
             lead(fiscal_year) over (partition by person_key, exam_type order by fiscal_year) as next_year
         from latest_in_year
     ) as l
-    inner join {{ ref('exam_types') }} as t on l.exam_type = t.exam_type and t.interval_years >= 2
+    inner join {{ ref('int_reported_exam_types') }} as t on l.exam_type = t.exam_type and t.interval_years >= 2
     where l.next_year is distinct from l.fiscal_year + 1
 )
 

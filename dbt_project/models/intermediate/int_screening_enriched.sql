@@ -85,6 +85,8 @@ screening as (
         t.programme,
         t.family,
         t.interval_years,
+        t.min_age,
+        t.sex as programme_sex,
         s.exam_date,
         {{ fiscal_year('s.exam_date') }} as fiscal_year,
         s.result_code,
@@ -113,28 +115,74 @@ as_of_exam as (
     order by s.screening_id, (v.valid_from <= s.exam_date) desc, abs(s.exam_date - v.valid_from)
 ),
 
+in_programme as (
+    -- a screening outside its programme's sex and ages (a 35-year-old's X-ray, a
+    -- cervical screening linked to a man) stays in the history but is no
+    -- programme's 受診者: no statistic and no row of the ministry report counts it
+    -- (the report's rows start at the programme's youngest age, and a 計 holding
+    -- it would give it away as 計 minus the bands)
+    select
+        s.screening_id,
+        s.addressee_id,
+        s.family,
+        s.fiscal_year,
+        s.exam_date,
+        s.needs_detailed_exam,
+        s.exam_type,
+        (s.min_age is null or {{ fiscal_year_age('a.birth_date', 's.fiscal_year') }} >= s.min_age)
+        and (s.programme_sex is null or a.sex = s.programme_sex) as is_in_programme
+    from screening as s
+    inner join as_of_exam as a on s.screening_id = a.screening_id
+),
+
 first_in_year as (
     -- 受診者数 counts people: of a person's screenings by one method in one
-    -- fiscal year (a 重複受診), the first counts; of a family's, the first
-    -- counts for the family row
+    -- fiscal year (a 重複受診), the first in the programme counts
     select
         screening_id,
-        row_number() over (partition by addressee_id, exam_type, fiscal_year order by exam_date, screening_id) = 1
-            as is_counted,
-        row_number() over (partition by addressee_id, family, fiscal_year order by exam_date, screening_id) = 1
+        addressee_id,
+        family,
+        fiscal_year,
+        exam_date,
+        needs_detailed_exam,
+        is_in_programme,
+        is_in_programme and row_number() over (
+            partition by addressee_id, exam_type, fiscal_year
+            order by is_in_programme desc, exam_date asc, screening_id asc) = 1
+            as is_counted
+    from in_programme
+),
+
+counted_in_year as (
+    -- of a family's counted screenings in one fiscal year (an X-ray and an
+    -- endoscopy the same year, which staff let through), the family's row
+    -- counts the first that needs a detailed exam, else the first: it keeps
+    -- every 要精検 its methods' rows have, and is one of theirs
+    select
+        screening_id,
+        is_in_programme,
+        is_counted,
+        is_counted and row_number() over (
+            partition by addressee_id, family, fiscal_year
+            order by is_counted desc, needs_detailed_exam desc, exam_date asc, screening_id asc) = 1
             as is_counted_for_family
-    from screening
+    from first_in_year
 ),
 
 previous as (
     -- the previous screening of the family (either method), the city's own or one a previous
     -- municipality reported (情報照会): both make a screening a repeat
-    select screening_id, previous_fiscal_year
+    select screening_id, previous_fiscal_year, earlier_fiscal_year
     from (
         select
             screening_id,
             lag(fiscal_year) over (partition by addressee_id, family order by exam_date, screening_id nulls first)
-                as previous_fiscal_year
+                as previous_fiscal_year,
+            -- the latest fiscal year BEFORE this one with a screening of the family
+            -- (初回 looks at previous fiscal years: an X-ray earlier the same year
+            -- does not make the endoscopy a repeat)
+            max(fiscal_year) over (partition by addressee_id, family order by fiscal_year
+                                   range between unbounded preceding and 1 preceding) as earlier_fiscal_year
         from (
             select screening_id, addressee_id, family, exam_date, fiscal_year
             from screening
@@ -171,12 +219,13 @@ enriched as (
         b.age_band,
         s.result_code,
         s.needs_detailed_exam,
+        c.is_in_programme,
         c.is_counted,
         c.is_counted_for_family,
         p.previous_fiscal_year,
         -- 初回: none of the family (either method) in the previous N fiscal years
-        (p.previous_fiscal_year is null
-         or p.previous_fiscal_year < s.fiscal_year - {{ var('first_time_lookback_years') }}) as is_first_time,
+        (p.earlier_fiscal_year is null
+         or p.earlier_fiscal_year < s.fiscal_year - {{ var('first_time_lookback_years') }}) as is_first_time,
         -- interval kept: the previous one of the programme at least `interval_years` fiscal years earlier
         (s.interval_years is null or p.previous_fiscal_year is null
          or s.fiscal_year - p.previous_fiscal_year >= s.interval_years) as is_interval_kept,
@@ -197,7 +246,7 @@ enriched as (
     from screening as s
     inner join as_of_exam as a on s.screening_id = a.screening_id
     inner join previous as p on s.screening_id = p.screening_id
-    inner join first_in_year as c on s.screening_id = c.screening_id
+    inner join counted_in_year as c on s.screening_id = c.screening_id
     left join {{ ref('age_bands') }} as b
         on {{ fiscal_year_age('a.birth_date', 's.fiscal_year') }} between b.min_age and b.max_age
     left join {{ ref('stg_core__detailed_exam') }} as d on s.screening_id = d.screening_id

@@ -3,6 +3,8 @@
 -- age and insurance admit, by ward, sex and age band. People are counted into
 -- (fiscal year, ward, sex, age) cells first and the programme rules applied to
 -- the cells: a decade of a 1.56M city is 15M person-years, not 15M x 12 rows.
+-- A family of several methods (int_reported_exam_types) has rows of its own,
+-- exam_type the family's name: whoever any of its active methods admits, once.
 --
 -- Incremental by fiscal year: a year is counted when it first has screenings
 -- and recounted while it is the latest one (late registry corrections of its
@@ -64,28 +66,46 @@ cells as (
     select fiscal_year, population, sex, ward_code, age_in_fiscal_year, count(*) as people
     from populations
     group by fiscal_year, population, sex, ward_code, age_in_fiscal_year
+),
+
+admitted as (
+    -- the cells each active method admits by sex, fiscal-year age and insurance
+    select c.*, t.exam_type::text as exam_type, t.family
+    from cells as c
+    inner join {{ ref('exam_types') }} as t
+        on c.population = t.population
+        and t.active
+        and (t.sex is null or t.sex = c.sex)
+        and exists (
+            select 1 from unnest(string_to_array(t.age_ranges, ' ')) as r (age_range)
+            where c.age_in_fiscal_year >= split_part(r.age_range, '-', 1)::integer
+              and (split_part(r.age_range, '-', 2) = ''
+                   or c.age_in_fiscal_year <= split_part(r.age_range, '-', 2)::integer))
+        and (t.milestone_ages is null
+             or c.age_in_fiscal_year::text = any(string_to_array(t.milestone_ages, ' ')))
+),
+
+subject_cells as (
+    select fiscal_year, exam_type, ward_code, sex, age_in_fiscal_year, people
+    from admitted
+    union all
+    -- a family's target is whoever any of its methods admits, each cell once
+    -- (its methods serve one population: tests/family_methods_share_a_population.sql)
+    select distinct on (a.fiscal_year, a.family, a.population, a.sex, a.ward_code, a.age_in_fiscal_year)
+        a.fiscal_year, a.family as exam_type, a.ward_code, a.sex, a.age_in_fiscal_year, a.people
+    from admitted as a
+    inner join {{ ref('int_reported_exam_types') }} as r on a.family = r.exam_type and r.is_family
 )
 
 select
     c.fiscal_year,
-    t.exam_type,
+    c.exam_type,
     c.ward_code,
     c.sex,
     b.age_band,
     sum(c.people) as target_population,
     now() as built_at,
     {{ marts_policy() }} as policy
-from cells as c
-inner join {{ ref('exam_types') }} as t
-    on c.population = t.population
-    and t.active
-    and (t.sex is null or t.sex = c.sex)
-    and exists (
-        select 1 from unnest(string_to_array(t.age_ranges, ' ')) as r (age_range)
-        where c.age_in_fiscal_year >= split_part(r.age_range, '-', 1)::integer
-          and (split_part(r.age_range, '-', 2) = ''
-               or c.age_in_fiscal_year <= split_part(r.age_range, '-', 2)::integer))
-    and (t.milestone_ages is null
-         or c.age_in_fiscal_year::text = any(string_to_array(t.milestone_ages, ' ')))
+from subject_cells as c
 inner join {{ ref('age_bands') }} as b on c.age_in_fiscal_year between b.min_age and b.max_age
-group by c.fiscal_year, t.exam_type, c.ward_code, c.sex, b.age_band
+group by c.fiscal_year, c.exam_type, c.ward_code, c.sex, b.age_band

@@ -1,7 +1,9 @@
 -- 地域保健・健康増進事業報告（健康増進編）: per report fiscal year, exam type, sex,
 -- age band and first-time / repeat (with 'all' margins): people screened and
 -- needing detailed exam in that year, and the detailed-exam outcomes of the
--- PREVIOUS fiscal year's 要精検 (outcomes finish after the screening year). The
+-- PREVIOUS fiscal year's 要精検 (outcomes finish after the screening year);
+-- families of several methods beside their methods (exam_type 'gastric',
+-- 'cervical'). The
 -- guideline's cancer screenings and the city's own programmes are separate
 -- tables (report_table), never one.
 -- These are the exact cells of report.ministry_report_exact, counts 1-9
@@ -44,7 +46,8 @@ counts as (
 
 published as (
     {{ suppressed_counts('counts', dims, measures, ['sex', 'age_band', 'first_time'],
-                         {'prev_needing_detailed_exam': outcomes + ['prev_not_attended', 'prev_unknown']}) }}
+                         {'prev_needing_detailed_exam': outcomes + ['prev_not_attended', 'prev_unknown']},
+                         scopes=['family']) }}
 )
 
 select
@@ -54,5 +57,5 @@ select
     now() as built_at,
     {{ marts_policy(stats=true) }} as policy
 from ({{ published_wide('published', dims, measures) }}) as w
-inner join {{ ref('exam_types') }} as t on w.exam_type = t.exam_type
+inner join {{ ref('int_reported_exam_types') }} as t on w.exam_type = t.exam_type
 left join fact_years as y on w.fiscal_year = y.fiscal_year

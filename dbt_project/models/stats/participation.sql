@@ -1,4 +1,6 @@
--- 受診率: per fiscal year, exam type, ward, sex and age band (with 'all' margins),
+-- 受診率: per fiscal year, exam type (and family of several methods, exam_type
+-- its name), ward, sex and age band (with 'all' margins and the national
+-- figures' band, '40-69' etc.: macro national_margin_rows),
 -- the target population on the fiscal year's first day and the people screened;
 -- biennial programmes count this and the previous fiscal year (screened last FY +
 -- this FY - both, DOMAIN.md). Counts 1-9 suppressed. Incremental by fiscal year.
@@ -40,10 +42,14 @@ counts as (
         sum(screened) as screened
     from cells
     group by {{ margin_grouping_sets(['fiscal_year', 'exam_type'], ['ward_code', 'sex', 'age_band']) }}
+    union all
+    {{ national_margin_rows('cells', ['fiscal_year', 'exam_type'], ['ward_code', 'sex'],
+                            ['target_population', 'screened']) }}
 ),
 
 published as (
-    {{ suppressed_counts('counts', dims, ['target_population', 'screened'], ['ward_code', 'sex', 'age_band']) }}
+    {{ suppressed_counts('counts', dims, ['target_population', 'screened'], ['ward_code', 'sex', 'age_band'],
+                         scopes=['national', 'family']) }}
 ),
 
 wide as (

@@ -1,6 +1,7 @@
 -- プロセス指標 of the guideline's cancer screenings (exam_types.report_table; PSA
 -- and the other city programmes are not judged by them): per fiscal year, exam
--- type, sex and age band (with 'all' margins),
+-- type (and family: 'gastric', 'cervical'), sex and age band (with 'all' margins
+-- and the national figures' band, '40-69' etc.),
 -- the counts of the ministry's process indicators and their rates, compared
 -- with the selected national thresholds. Counts 1-9 suppressed (macro
 -- suppressed_counts); rates only from published counts. Incremental by fiscal
@@ -14,6 +15,15 @@
 with
 {{ fiscal_years_to_rebuild(ref('int_screening_counts'), stats=true) }},
 
+guideline_cells as (
+    select *
+    from {{ ref('int_screening_counts') }}
+    where exam_type::text in (select t.exam_type from {{ ref('int_reported_exam_types') }} as t
+                              where t.report_table = 'guideline')
+      and age_band is not null
+      and fiscal_year in (select c.fiscal_year from changed_years as c)
+),
+
 counts as (
     select
         fiscal_year,
@@ -22,17 +32,17 @@ counts as (
         {%- for m in measures %}
         sum({{ m }}) as {{ m }}{% if not loop.last %},{% endif %}
         {%- endfor %}
-    from {{ ref('int_screening_counts') }}
-    where exam_type in (select t.exam_type from {{ ref('exam_types') }} as t where t.report_table = 'guideline')
-      and age_band is not null
-      and fiscal_year in (select c.fiscal_year from changed_years as c)
+    from guideline_cells
     group by {{ margin_grouping_sets(['fiscal_year', 'exam_type'], ['sex', 'age_band']) }}
+    union all
+    {{ national_margin_rows('guideline_cells', ['fiscal_year', 'exam_type'], ['sex'], measures) }}
 ),
 
 published as (
     {{ suppressed_counts('counts', dims, measures, ['sex', 'age_band'],
                          {'needing_detailed_exam': ['detailed_exam_attended', 'detailed_exam_not_attended',
-                                                    'detailed_exam_unknown']}) }}
+                                                    'detailed_exam_unknown']},
+                         scopes=['national', 'family']) }}
 ),
 
 wide as (
