@@ -1,4 +1,24 @@
--- fct_screening holds every screening of core, once.
+-- fct_screening holds every screening of core, once, as of the build: the
+-- build's change watermark W (int_screening_enriched.change_watermark, the
+-- start of the oldest transaction open when it began) is the line. A
+-- screening of core changed before W must be in the facts; a fact must be in
+-- core unless deleted after W. A clinic load committing while marts_build
+-- runs (the scheduler runs them side by side) is the next build's, not a
+-- failed reconciliation. A fact twice (under another id) has no core row.
 {{ config(severity='error') }}
-select 'core' as side, count(*) as n from {{ source('core', 'screening') }}
-having count(*) <> (select count(*) from {{ ref('fct_screening') }})
+with watermark as (
+    -- no facts at all: every screening of core is missing
+    select coalesce(max(change_watermark), 'infinity'::timestamptz) as w from {{ ref('int_screening_enriched') }}
+)
+
+select 'missing from the facts' as side, s.screening_id
+from {{ source('core', 'screening') }} as s
+where s.updated_at < (select w.w from watermark as w)
+  and not exists (select 1 from {{ ref('fct_screening') }} as f where f.screening_id = s.screening_id)
+union all
+select 'not in core' as side, f.screening_id
+from {{ ref('fct_screening') }} as f
+where not exists (select 1 from {{ source('core', 'screening') }} as s where s.screening_id = f.screening_id)
+  and not exists (select 1 from {{ source('ops', 'deletion_log') }} as d
+                  where d.table_name = 'core.screening' and d.record_id = f.screening_id
+                    and d.deleted_at >= (select w.w from watermark as w))

@@ -2,7 +2,8 @@
 
 `registry_sync` and `clinic_ingest` are the same wiring: find the inbox files
 due for the run's data interval, load each through `kenshin.ingest.inbox` (one mapped
-task per file, in file order, never retried: the load runs the GX gate), then
+task per file, in file order; a file the GX gate rejects fails for good, a load
+lost with its worker is retried), then
 publish an Asset with the run's totals. Only the schedule, the sources, the
 Asset and what a rejected file means for the rest differ; they are the spec.
 """
@@ -18,7 +19,7 @@ from airflow.sdk import Asset, CronDataIntervalTimetable, dag, task
 from kenshin_airflow.connection import warehouse_url
 from kenshin_airflow.failure import AlertedFailure
 from kenshin_airflow.periods import PARAMS, run_day, run_moment
-from kenshin_airflow.policy import DEFAULT_ARGS, GATE_RETRIES, START_DATE, TIMEZONE
+from kenshin_airflow.policy import DEFAULT_ARGS, START_DATE, TIMEZONE
 
 
 @dataclass(frozen=True)
@@ -66,14 +67,14 @@ def build_ingest_dag(spec: IngestDagSpec):
             return due_files(spec.sources, until, url=warehouse_url())
 
         # In the order find_due_files gives (each task first loads any earlier
-        # due file), `parallel_files` at a time. The task runs the GX gate, so
-        # it is never retried.
+        # due file), `parallel_files` at a time. The task runs the GX gate: a
+        # rejection fails it for good (AlertedFailure); a load lost with its
+        # worker is retried (policy: file loads), once loaded always once.
         # Each mapped task is named by its file in the UI (not [0] ... [389]).
-        @task(max_active_tis_per_dagrun=spec.parallel_files, retries=GATE_RETRIES,
-              map_index_template="{{ file_name }}")
+        @task(max_active_tis_per_dagrun=spec.parallel_files, map_index_template="{{ file_name }}")
         def ingest(path: str, files: list[str], run_id=None) -> dict:
             """Gate and load one file (after any earlier due file); a rejected file
-            fails the task, final."""
+            fails the task, final (never retried)."""
             from airflow.sdk import get_current_context
 
             get_current_context()["file_name"] = path.rsplit("/", 1)[-1]

@@ -9,11 +9,11 @@ from __future__ import annotations
 import threading
 import time
 
-import history
 import pendulum
 import psycopg
 import pytest
 
+import history
 from kenshin.governance import retention
 from kenshin.platform import config
 

@@ -14,11 +14,11 @@ import sys
 import time
 from pathlib import Path
 
-import history
 import psycopg
 import pytest
 import yaml
 
+import history
 from builders import mart_contents
 from kenshin.governance import retention
 from kenshin.platform import config

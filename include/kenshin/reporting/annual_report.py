@@ -108,6 +108,11 @@ def _workbook_bytes(tables: list[ReportTable], fiscal_year: int) -> bytes:
 
     book = Workbook()
     book.remove(book.active)
+    if not tables:
+        # a year the marts hold no screening of (the ledger began later): a
+        # workbook that says so, not one without sheets (which Excel refuses)
+        book.create_sheet("報告対象なし").append(
+            [f"{fiscal_year}年度: 検診の記録がありません (no screening of FY{fiscal_year} in the marts)"])
     for table in tables:
         sheet = book.create_sheet(table.name[:31])
         sheet.append(table.header)
