@@ -88,3 +88,19 @@ changed_years as (
         now()
     {%- endif -%}
 {%- endmacro %}
+
+{# Post-hook of int_screening_enriched: this build's change watermark, kept as
+   the table's comment, so that it is known even when the build wrote no row
+   (reconcile_fct_screening_with_core reads it with build_change_watermark). #}
+{% macro record_change_watermark() -%}
+    do $$ begin
+        execute format('comment on table {{ this.include(database=false) }} is %L', 'change_watermark='
+                       || coalesce(current_setting('kenshin.change_watermark', true), now()::text));
+    end $$
+{%- endmacro %}
+
+{% macro build_change_watermark(relation) -%}
+    {#- no comment (a table not built by this project): fail closed, every row must be there -#}
+    (select coalesce(nullif(split_part(obj_description('{{ relation.include(database=false) }}'::regclass, 'pg_class'),
+                                       'change_watermark=', 2), '')::timestamptz, 'infinity'))
+{%- endmacro %}

@@ -1,14 +1,13 @@
 -- fct_screening holds every screening of core, once, as of the build: the
--- build's change watermark W (int_screening_enriched.change_watermark, the
--- start of the oldest transaction open when it began) is the line. A
+-- build's change watermark W (the start of the oldest transaction open when
+-- int_screening_enriched's build began, macro record_change_watermark) is the line. A
 -- screening of core changed before W must be in the facts; a fact must be in
 -- core unless deleted after W. A clinic load committing while marts_build
 -- runs (the scheduler runs them side by side) is the next build's, not a
 -- failed reconciliation. A fact twice (under another id) has no core row.
 {{ config(severity='error') }}
 with watermark as (
-    -- no facts at all: every screening of core is missing
-    select coalesce(max(change_watermark), 'infinity'::timestamptz) as w from {{ ref('int_screening_enriched') }}
+    select {{ build_change_watermark(ref('int_screening_enriched')) }} as w
 )
 
 select 'missing from the facts' as side, s.screening_id

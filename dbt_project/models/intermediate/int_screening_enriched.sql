@@ -29,7 +29,8 @@
         using {{ source('ops', 'deletion_log') }} as d
         where d.table_name = 'core.screening' and d.record_id = t.screening_id
           and not exists (select 1 from {{ ref('stg_core__screening') }} as s where s.screening_id = t.screening_id)
-        {% endif %}"],
+        {% endif %}",
+        "{{ record_change_watermark() }}"],
 ) }}
 
 with
