@@ -42,7 +42,7 @@ WORKDIR /app
 # of on every process start.
 COPY pyproject.toml uv.lock ./
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-dev --no-group lab --no-install-project --compile-bytecode
+    uv sync --frozen --no-dev --no-group lab --extra fab --no-install-project --compile-bytecode
 
 # Then the project. `uv sync` installs `kenshin` in editable mode on purpose:
 # the package finds include/config and include/sql relative to its source
@@ -53,7 +53,7 @@ COPY plugins ./plugins
 COPY dbt_project ./dbt_project
 COPY expectations ./expectations
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-dev --no-group lab --compile-bytecode \
+    uv sync --frozen --no-dev --no-group lab --extra fab --compile-bytecode \
     && python -m compileall -q include dags plugins
 # The Cosmos manifest is built here (`dbt parse`, no database needed), so DAG
 # parsing never runs `dbt ls` (ARCHITECTURE.md, STACK.md).

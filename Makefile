@@ -68,7 +68,7 @@ bench: setup
 
 up: setup
 	@URL=$$($(VENV)/bin/kenshin db up | tail -1); \
-	export AIRFLOW_CONN_KENSHIN=$$(echo $$URL | sed 's#postgresql://postgres@#postgres://postgres:x@#'); \
+	eval "$$($(PY) -m kenshin_airflow.connection "$$URL")"; \
 	export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=$$(echo $$URL | sed 's#postgresql://#postgresql+psycopg://#; s#/[^/]*$$#/airflow#'); \
 	$(PY) -c "from kenshin.platform import db; db.ensure_database('$$URL'.rsplit('/',1)[0] + '/airflow')"; \
 	export PATH="$(CURDIR)/$(VENV)/bin:$$PATH"; \

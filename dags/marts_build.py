@@ -42,9 +42,10 @@ def marts_build():
     def publish_stats() -> list[str]:
         """Move the tested statistics into `stats` in one transaction."""
         from kenshin.reporting.marts import publish_stats as publish
-        from kenshin_airflow.connection import warehouse_url
+        from kenshin_airflow.connection import DBT_CONN_ID, warehouse_url
 
-        return publish(url=warehouse_url())
+        # as the owner of the statistics (the dbt login): it replaces their tables
+        return publish(url=warehouse_url(DBT_CONN_ID))
 
     @task
     def render_charts() -> list[str]:

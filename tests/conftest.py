@@ -40,7 +40,11 @@ def pytest_configure(config):
 
     url = db.database_url()
     os.environ["KENSHIN_TEST_SERVER_URL"] = url
-    os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = db.sqlalchemy_url(db.with_database(url, "airflow_test"))
+    # one metadata database per concurrent test session when asked (two sessions
+    # sharing one would see each other's DAG runs)
+    os.environ.setdefault("KENSHIN_TEST_AIRFLOW_DB", "airflow_test")
+    os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = db.sqlalchemy_url(
+        db.with_database(url, os.environ["KENSHIN_TEST_AIRFLOW_DB"]))
     # marts_build is rendered from the dbt manifest (no dbt ls at parse time)
     from kenshin.reporting import marts
 
@@ -101,7 +105,7 @@ def airflow_db(server_url) -> str:
     """Airflow's metadata database on the same server, migrated once per session."""
     from kenshin.platform import db
 
-    db.ensure_database(db.with_database(server_url, "airflow_test"))
+    db.ensure_database(db.with_database(server_url, os.environ["KENSHIN_TEST_AIRFLOW_DB"]))
     conn = os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
     subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True,
                    stdout=subprocess.DEVNULL, env=os.environ.copy())
@@ -143,3 +147,16 @@ def logins(db_url, server_url):
         for login in made:
             conn.execute("select pg_terminate_backend(pid) from pg_stat_activity where usename = %s", (login,))
             conn.execute(f'drop role if exists "{login}"')
+
+
+@pytest.fixture
+def airflow_connections(monkeypatch):
+    """Point Airflow's warehouse connections (`kenshin` and dbt's `kenshin_dbt`)
+    at a test database: `airflow_connections(db_url)`."""
+    from kenshin_airflow.connection import development_connections
+
+    def point(url: str) -> None:
+        for name, value in development_connections(url).items():
+            monkeypatch.setenv(name, value)
+
+    return point

@@ -35,6 +35,7 @@ from pathlib import Path
 import psycopg
 
 from kenshin.platform import db
+from kenshin_airflow.connection import development_connections  # imports no Airflow at module level
 
 # the test that scans the logs of a demo run uses databases of its own
 DEMO_DB = os.environ.get("KENSHIN_DEMO_DB", "kenshin_demo")
@@ -72,8 +73,8 @@ def _prepare() -> tuple[str, str]:
         "KENSHIN_DATA_DIR": str(data),
         "AIRFLOW_HOME": os.environ.get("AIRFLOW_HOME", str(db.work_dir() / "airflow")),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db.sqlalchemy_url(airflow_url),
-        # the warehouse as Airflow sees it; Cosmos wants a password even under trust auth
-        "AIRFLOW_CONN_KENSHIN": url.replace("postgresql://postgres@", "postgres://postgres:trust-auth@"),
+        # the warehouse as Airflow sees it (both connections, one development login)
+        **development_connections(url),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": os.environ.get("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING"),
         "AIRFLOW__CORE__DAGS_FOLDER": str(db.PROJECT_ROOT / "dags"),

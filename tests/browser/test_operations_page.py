@@ -22,6 +22,7 @@ from airflow_cluster import free_port as _free_port
 from airflow_cluster import http as _http
 from airflow_cluster import stop as _stop
 from builders import operations_month
+from kenshin_airflow.connection import development_connections
 
 pytestmark = pytest.mark.browser
 
@@ -72,7 +73,7 @@ def airflow_server(db_url, airflow_metadata, tmp_path):
             "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:viewer",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
-        "AIRFLOW_CONN_KENSHIN": db_url.replace("postgresql://postgres@", "postgres://postgres:x@"),
+        **development_connections(db_url),
         "PYTHONPATH": os.pathsep.join([str(ROOT / "plugins"), os.environ.get("PYTHONPATH", "")]),
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]),
     }

@@ -11,7 +11,7 @@ from builders import clinic_file, jumin_file, kenshin_row, people, seiken_row
 pytestmark = pytest.mark.dag
 
 
-def test_clinic_ingest_runs_end_to_end(db_url, airflow_db, inbox, monkeypatch):
+def test_clinic_ingest_runs_end_to_end(db_url, airflow_db, inbox, monkeypatch, airflow_connections):
     from kenshin.ingest.loading import ingest_file
 
     ps = people(40)  # all 80+: colorectal (04) admits them
@@ -22,7 +22,7 @@ def test_clinic_ingest_runs_end_to_end(db_url, airflow_db, inbox, monkeypatch):
     clinic_file(inbox, "kenshin", "202610", [kenshin_row(ps[6], "20261020")], clinic="1413050002", trailer=False)
     clinic_file(inbox, "seiken", "202610", [seiken_row(ps[0], "20261014", "20261028", outcome="3")])
     clinic_file(inbox, "kenshin", "202611", [kenshin_row(ps[7], "20261105")])  # November: not due yet
-    monkeypatch.setenv("AIRFLOW_CONN_KENSHIN", db_url.replace("postgresql://postgres@", "postgres://postgres:x@"))
+    airflow_connections(db_url)
 
     from airflow.dag_processing.dagbag import DagBag
 

@@ -37,8 +37,8 @@ def manual(dag_id: str, run_after: pendulum.DateTime, **conf):
 
 
 @pytest.fixture
-def warehouse(db_url, airflow_db, inbox, monkeypatch):
-    monkeypatch.setenv("AIRFLOW_CONN_KENSHIN", db_url.replace("postgresql://postgres@", "postgres://postgres:x@"))
+def warehouse(db_url, airflow_db, inbox, monkeypatch, airflow_connections):
+    airflow_connections(db_url)
     return db_url
 
 

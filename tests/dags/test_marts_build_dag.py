@@ -17,14 +17,14 @@ def published(url: str):
                             "order by 1, 2, 3, 4").fetchall()
 
 
-def test_marts_build_publishes_and_a_broken_mart_leaves_stats_unchanged(db_url, airflow_db, monkeypatch, tmp_path):
+def test_marts_build_publishes_and_a_broken_mart_leaves_stats_unchanged(db_url, airflow_db, monkeypatch, tmp_path, airflow_connections):
     import pendulum
     from airflow.dag_processing.dagbag import DagBag
 
     from kenshin.platform.db import PROJECT_ROOT
 
     build_cohort(db_url)
-    monkeypatch.setenv("AIRFLOW_CONN_KENSHIN", db_url.replace("postgresql://postgres@", "postgres://postgres:x@"))
+    airflow_connections(db_url)
     monkeypatch.setenv("KENSHIN_DATA_DIR", str(tmp_path))
     dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "marts_build.py")).get_dag("marts_build")
     run = dag.test(logical_date=pendulum.datetime(2026, 11, 10, 3, tz="Asia/Tokyo"))

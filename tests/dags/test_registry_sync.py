@@ -12,7 +12,7 @@ from kenshin.platform.envelope import write_records
 pytestmark = pytest.mark.dag
 
 
-def test_registry_sync_runs_end_to_end(db_url, airflow_db, inbox, monkeypatch):
+def test_registry_sync_runs_end_to_end(db_url, airflow_db, inbox, monkeypatch, airflow_connections):
     ps = people(30)
     jumin_file(inbox, "20261001", "full", [p.jumin_row() for p in ps])
     moved = ps[0].but(address="神奈川県川崎市麻生区万福寺1丁目1番1号", ward_code="141372", postal_code="215-0004")
@@ -22,7 +22,7 @@ def test_registry_sync_runs_end_to_end(db_url, airflow_db, inbox, monkeypatch):
     write_records(inbox / "kokuho_202610.csv", ["H", "KOKUHO", "202610", "20261001"],
                   [["D", ps[2].addressee_id, "K123", "20240401", ""]])
     jumin_file(inbox, "20261005", "diff", [])  # after this interval: not due yet
-    monkeypatch.setenv("AIRFLOW_CONN_KENSHIN", db_url.replace("postgresql://postgres@", "postgres://postgres:x@"))
+    airflow_connections(db_url)
 
     from airflow.dag_processing.dagbag import DagBag
 
@@ -53,10 +53,10 @@ def test_registry_sync_runs_end_to_end(db_url, airflow_db, inbox, monkeypatch):
                             (ps[0].addressee_id,)).fetchone()[0] == "141372"
 
 
-def test_a_rejected_file_fails_its_task_once_without_retries(db_url, airflow_db, inbox, monkeypatch):
+def test_a_rejected_file_fails_its_task_once_without_retries(db_url, airflow_db, inbox, monkeypatch, airflow_connections):
     ps = people(5)
     jumin_file(inbox, "20261001", "full", [p.jumin_row() for p in ps], trailer=False)  # truncated transfer
-    monkeypatch.setenv("AIRFLOW_CONN_KENSHIN", db_url.replace("postgresql://postgres@", "postgres://postgres:x@"))
+    airflow_connections(db_url)
 
     from airflow.dag_processing.dagbag import DagBag
 

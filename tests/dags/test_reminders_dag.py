@@ -14,7 +14,7 @@ from builders import fixture_load, insert_person
 pytestmark = pytest.mark.dag
 
 
-def test_reminders_sends_each_kind_on_its_day(db_url, airflow_db, monkeypatch, tmp_path):
+def test_reminders_sends_each_kind_on_its_day(db_url, airflow_db, monkeypatch, tmp_path, airflow_connections):
     from airflow.dag_processing.dagbag import DagBag
 
     from kenshin.platform.db import PROJECT_ROOT
@@ -26,7 +26,7 @@ def test_reminders_sends_each_kind_on_its_day(db_url, airflow_db, monkeypatch, t
         conn.execute("""insert into core.screening (addressee_id, exam_type, exam_date, clinic_code, result_code,
                                fee_exempt, link_method, load_id, line_no)
                         values ('0000000001', '04', '2026-05-01', '1413050001', '3', false, 'fixture', 1, 1)""")
-    monkeypatch.setenv("AIRFLOW_CONN_KENSHIN", db_url.replace("postgresql://postgres@", "postgres://postgres:x@"))
+    airflow_connections(db_url)
     monkeypatch.setenv("KENSHIN_DATA_DIR", str(tmp_path))
     dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "reminders.py")).get_dag("reminders")
 

@@ -15,7 +15,7 @@ from builders import fixture_load, insert_event, insert_person, shokai_res_file
 pytestmark = pytest.mark.dag
 
 
-def test_a_new_arrival_is_asked_about_answered_and_the_answer_deleted(db_url, airflow_db, inbox, monkeypatch):
+def test_a_new_arrival_is_asked_about_answered_and_the_answer_deleted(db_url, airflow_db, inbox, monkeypatch, airflow_connections):
     from airflow.dag_processing.dagbag import DagBag
 
     from kenshin.platform.db import PROJECT_ROOT
@@ -24,7 +24,7 @@ def test_a_new_arrival_is_asked_about_answered_and_the_answer_deleted(db_url, ai
         fixture_load(conn)
         insert_person(conn, "0000000001", 2, dt.date(1980, 5, 5), valid_from=dt.date(2026, 4, 1))
         insert_event(conn, "0000000001", "02", dt.date(2026, 4, 1), 1)
-    monkeypatch.setenv("AIRFLOW_CONN_KENSHIN", db_url.replace("postgresql://postgres@", "postgres://postgres:x@"))
+    airflow_connections(db_url)
     dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "transferee_linkage.py")).get_dag("transferee_linkage")
 
     def run_on(day: str) -> dict[str, str]:
@@ -57,7 +57,7 @@ def test_a_new_arrival_is_asked_about_answered_and_the_answer_deleted(db_url, ai
         assert conn.execute("select loads, rows_deleted from ops.linkage_deletion").fetchall() == [(1, 1)]
 
 
-def test_provision_copies_exports_the_month_that_ended(db_url, airflow_db, inbox, monkeypatch):
+def test_provision_copies_exports_the_month_that_ended(db_url, airflow_db, inbox, monkeypatch, airflow_connections):
     from airflow.dag_processing.dagbag import DagBag
 
     from kenshin.platform.db import PROJECT_ROOT
@@ -68,7 +68,7 @@ def test_provision_copies_exports_the_month_that_ended(db_url, airflow_db, inbox
         conn.execute("""insert into core.screening (addressee_id, exam_type, exam_date, clinic_code, result_code,
                                fee_exempt, link_method, load_id, line_no)
                         values ('0000000001', '07', '2026-10-05', '1413050001', '1', false, 'fixture', 1, 1)""")
-    monkeypatch.setenv("AIRFLOW_CONN_KENSHIN", db_url.replace("postgresql://postgres@", "postgres://postgres:x@"))
+    airflow_connections(db_url)
     dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "provision_copies.py")).get_dag("provision_copies")
     run = dag.test(logical_date=pendulum.datetime(2026, 11, 1, 3, tz="Asia/Tokyo"))
     assert run.state == "success"
@@ -76,7 +76,7 @@ def test_provision_copies_exports_the_month_that_ended(db_url, airflow_db, inbox
     assert "D,0000000001,07,20261005,1,,1,A" in exported.splitlines()
 
 
-def test_a_sequence_of_days_with_the_network_simulator(db_url, airflow_db, inbox, monkeypatch):
+def test_a_sequence_of_days_with_the_network_simulator(db_url, airflow_db, inbox, monkeypatch, airflow_connections):
     """Arrivals of April 1 and 10; the simulator answers from the previous
     municipalities' history, with an outcome chosen per person; the DAG runs
     day by day: nobody before the lag window, everyone once per move-in, and
@@ -103,7 +103,7 @@ def test_a_sequence_of_days_with_the_network_simulator(db_url, airflow_db, inbox
                              "exam_date": [dt.date(2024, 9, 1), dt.date(2025, 9, 1), dt.date(2016, 9, 1)],
                              "result_code": ["1", "3", "1"], "followup_outcome": ["", "4", ""]}),
                    truth / "previous_municipalities.parquet")
-    monkeypatch.setenv("AIRFLOW_CONN_KENSHIN", db_url.replace("postgresql://postgres@", "postgres://postgres:x@"))
+    airflow_connections(db_url)
     dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "transferee_linkage.py")).get_dag("transferee_linkage")
 
     def states() -> dict[str, str]:

@@ -33,6 +33,7 @@ import psycopg
 import pytest
 
 from airflow_cluster import Cluster, redis_url, stop
+from kenshin_airflow.connection import development_connections
 
 pytestmark = [pytest.mark.scaleout, pytest.mark.integration, pytest.mark.dag]
 
@@ -81,13 +82,13 @@ def _nothing_lost(url: str) -> list[tuple]:
             """).fetchall()
 
 
-def _reference(url: str, data: Path, monkeypatch) -> None:
+def _reference(url: str, data: Path, monkeypatch, airflow_connections) -> None:
     """The same runs with dag.test() in this process."""
     from airflow.dag_processing.dagbag import DagBag
 
     from kenshin.platform.db import PROJECT_ROOT
 
-    monkeypatch.setenv("AIRFLOW_CONN_KENSHIN", url.replace("postgresql://postgres@", "postgres://postgres:x@"))
+    airflow_connections(url)
     monkeypatch.setenv("KENSHIN_DATA_DIR", str(data))
     now = pendulum.now("Asia/Tokyo")
     for dag_id, conf in (("registry_sync", {"as_of": REGISTRY_AS_OF}), ("clinic_ingest", {"as_of": CLINIC_AS_OF}),
@@ -141,7 +142,7 @@ def cluster(tmp_path, server_url, db_url):
     (data / "inbox").mkdir(parents=True)
     cluster = Cluster(tmp_path, db.sqlalchemy_url(metadata), broker, "db+" + db.sqlalchemy_url(metadata), env_extra={
         "KENSHIN_DATA_DIR": str(data),
-        "AIRFLOW_CONN_KENSHIN": db_url.replace("postgresql://postgres@", "postgres://postgres:x@"),
+        **development_connections(db_url),
         # a lost worker's task is noticed in seconds, and retried at once
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
@@ -175,7 +176,7 @@ def _settle(cluster: Cluster, timeout: float = 900) -> dict[str, list[dict]]:
 
 
 def test_a_month_on_celery_workers_equals_the_dag_test_run_and_survives_a_killed_worker(
-        cluster, db_url, new_database, tmp_path, monkeypatch):
+        cluster, db_url, new_database, tmp_path, monkeypatch, airflow_connections):
     from kenshin.lab.synth import generate
 
     t0 = time.monotonic()
@@ -184,7 +185,7 @@ def test_a_month_on_celery_workers_equals_the_dag_test_run_and_survives_a_killed
     reference_data = tmp_path / "reference-data"
     shutil.copytree(city / "inbox", reference_data / "inbox")
     reference = new_database()
-    _reference(reference, reference_data, monkeypatch)
+    _reference(reference, reference_data, monkeypatch, airflow_connections)
     t_reference = time.monotonic() - t0
 
     cluster.wait_for_dags(list(ALL_DAGS))

@@ -38,9 +38,9 @@ HEALTHCHECKS = {
     "postgres": "pg_isready",
     "redis": "redis-cli ping",
     "airflow-apiserver": "/api/v2/monitor/health",
-    "airflow-scheduler": "airflow jobs check --job-type SchedulerJob --local",
-    "airflow-dag-processor": "airflow jobs check --job-type DagProcessorJob --local",
-    "airflow-triggerer": "airflow jobs check --job-type TriggererJob --local",
+    "airflow-scheduler": "http://localhost:8974/health",
+    "airflow-dag-processor": "/api/v2/monitor/health', timeout=10)); sys.exit((h.get('dag_processor')",
+    "airflow-triggerer": "/api/v2/monitor/health', timeout=10)); sys.exit(h['triggerer']",
     "airflow-worker": "airflow.providers.celery.executors.celery_executor.app inspect ping",
 }
 
@@ -69,6 +69,7 @@ APP_ENV = {
     "KENSHIN_DATA_DIR",
     "KENSHIN_HOME",
     "AIRFLOW_CONN_KENSHIN",
+    "AIRFLOW_CONN_KENSHIN_DBT",
 }
 
 # Read by the code but deliberately NOT given to the containers: each has a
@@ -283,7 +284,39 @@ def test_airflow_services_get_the_common_environment(compose, services):
     for name in AIRFLOW_SERVICES | {ONE_SHOT}:
         missing = set(common) - set(environment(services[name]))
         assert not missing, f"{name} lacks {sorted(missing)}"
-        assert services[name].get("env_file"), f"{name} does not read .env"
+
+
+def test_no_service_reads_the_whole_env_file(compose, services):
+    """.env holds the superuser's password: a service gets only what it names."""
+    assert "env_file" not in compose["x-airflow-common"]
+    for name, service in services.items():
+        assert not service.get("env_file"), f"{name} reads every variable of .env"
+
+
+def test_the_superuser_password_stays_in_the_postgres_service(services):
+    holders = {name for name, service in services.items()
+               for text in strings(service) for var, _ in interpolations(text) if var == "POSTGRES_PASSWORD"}
+    assert holders == {"postgres"}, sorted(holders)
+    # the migrations reach the server over its socket, a volume of those two services only
+    init_url = environment(services[ONE_SHOT])["KENSHIN_DATABASE_URL"]
+    assert re.fullmatch(r"postgresql://\$\{POSTGRES_USER:\?[^}]*\}@/kenshin\?host=/var/run/postgresql", init_url), init_url
+    socket_mounts = {name for name, service in services.items()
+                     for volume in service.get("volumes", []) if str(volume).endswith(":/var/run/postgresql")}
+    assert socket_mounts == {"postgres", ONE_SHOT}
+
+
+def test_airflow_works_in_the_warehouse_through_two_logins(compose):
+    """Loads and reports as `airflow`, dbt as `kenshin_dbt` (docker/postgres-init.sql)."""
+    from kenshin_airflow.connection import CONN_ID, DBT_CONN_ID
+
+    common = environment(compose["x-airflow-common"])
+    # (not urlsplit: the `?` of ${VAR:?...} in the password would start a query)
+    logins = {conn: re.match(r"\w+://([^:@/]+)", common[f"AIRFLOW_CONN_{conn.upper()}"]).group(1)
+              for conn in (CONN_ID, DBT_CONN_ID)}
+    assert logins == {CONN_ID: "airflow", DBT_CONN_ID: "kenshin_dbt"}
+    sql = POSTGRES_INIT.read_text(encoding="utf-8")
+    assert re.search(r"(?m)^CREATE ROLE kenshin_dbt LOGIN PASSWORD :'\w+' IN ROLE kenshin_owner;$", sql)
+    assert re.search(r"(?m)^\\getenv \w+ KENSHIN_DBT_DB_PASSWORD$", sql)
 
 
 def test_workers_reach_the_execution_api_of_the_api_server(compose, services):
@@ -410,6 +443,20 @@ def test_postgres_init_creates_the_databases_and_reads_its_password(services):
     )
     assert re.search(r"(?m)^\\getenv \w+ AIRFLOW_DB_PASSWORD$", sql)
     assert "AIRFLOW_DB_PASSWORD" in environment(services["postgres"])
+    assert "KENSHIN_DBT_DB_PASSWORD" in environment(services["postgres"])
+
+
+def test_the_fab_auth_manager_installs_from_the_lock():
+    """Production sign-in: the FAB provider is locked (extra `fab`) and the image installs it."""
+    import tomllib
+
+    lock = tomllib.loads((ROOT / "uv.lock").read_text(encoding="utf-8"))
+    names = {package["name"] for package in lock["package"]}
+    assert "apache-airflow-providers-fab" in names
+    kenshin = next(package for package in lock["package"] if package["name"] == "kenshin")
+    assert "apache-airflow-providers-fab" in {d["name"] for d in kenshin["optional-dependencies"]["fab"]}
+    for args in (a for w, a in dockerfile_instructions() if w == "RUN" and "uv sync" in a):
+        assert "--extra fab" in args, args
 
 
 # ------------------------------------------------------------ Dockerfile ---
