@@ -92,7 +92,9 @@ def publish_stats(*, url: str | None = None) -> list[str]:
     published ones, in one transaction: readers see the old statistics or the
     new ones, never half of each. Called only after the whole build and all its
     tests passed. The build tables stay (they are incremental); their
-    bookkeeping columns are not published."""
+    bookkeeping columns are not published. The comments dbt persisted on the
+    build tables (persist_docs: the YAML's descriptions) go with them, so that
+    statistics staff read them in their SQL client."""
     import psycopg
     from psycopg import sql
 
@@ -100,12 +102,20 @@ def publish_stats(*, url: str | None = None) -> list[str]:
         tables = [r[0] for r in conn.execute(
             "select tablename from pg_tables where schemaname = %s order by tablename", (BUILD_SCHEMA,))]
         for name in tables:
-            columns = [r[0] for r in conn.execute(
-                "select column_name from information_schema.columns where table_schema = %s and table_name = %s "
-                "order by ordinal_position", (BUILD_SCHEMA, name)) if r[0] not in BOOKKEEPING]
             published, built = sql.Identifier(PUBLISHED_SCHEMA, name), sql.Identifier(BUILD_SCHEMA, name)
+            described = conn.execute(
+                """select a.attname, col_description(a.attrelid, a.attnum)
+                     from pg_attribute a
+                    where a.attrelid = %s::regclass and a.attnum > 0 and not a.attisdropped
+                    order by a.attnum""", (f"{BUILD_SCHEMA}.{name}",)).fetchall()
+            columns = [(column, comment) for column, comment in described if column not in BOOKKEEPING]
             conn.execute(sql.SQL("drop table if exists {}").format(published))
             conn.execute(sql.SQL("create table {} as select {} from {}").format(
-                published, sql.SQL(", ").join(map(sql.Identifier, columns)), built))
+                published, sql.SQL(", ").join(sql.Identifier(column) for column, _ in columns), built))
+            conn.execute(sql.SQL("comment on table {} is {}").format(published, sql.Literal(conn.execute(
+                "select obj_description(%s::regclass, 'pg_class')", (f"{BUILD_SCHEMA}.{name}",)).fetchone()[0])))
+            for column, comment in columns:
+                conn.execute(sql.SQL("comment on column {}.{} is {}").format(
+                    published, sql.Identifier(column), sql.Literal(comment)))
             conn.execute(sql.SQL("grant select on {} to kenshin_stats").format(published))
     return tables
