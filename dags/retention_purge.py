@@ -14,7 +14,9 @@ this run's Assets trigger.
 2. `approve` (only when the plan exceeds `purge.approval_threshold_rows`):
    an Airflow Required Action (human-in-the-loop) that someone other than the
    requester (the triggering user, or `scheduler`) must approve; the
-   requester's own approval is refused. "Reject" refuses the plan.
+   requester's own approval is refused. "Reject" refuses the plan. The
+   approvers (`purge.approvers`, else anyone allowed) are told through the
+   alert channels (alerts.yaml), with the link to the Required Actions page.
 3. `execute` deletes in bounded transactions (`purge.batch_rows`); killed, a
    retry finishes the job.
 4. `verify` scans every category again: nothing may remain past retention.
@@ -29,7 +31,12 @@ from __future__ import annotations
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import CronDataIntervalTimetable, dag, task
 
-from kenshin_airflow.approval import FourEyesApprovalOperator, plan_markdown
+from kenshin_airflow.approval import (
+    ApprovalRequestNotifier,
+    FourEyesApprovalOperator,
+    approvers,
+    plan_markdown,
+)
 from kenshin_airflow.assets import EXTERNAL_SCREENINGS, PERSON_LEDGER, SCREENINGS
 from kenshin_airflow.periods import PARAMS, run_day
 from kenshin_airflow.policy import DEFAULT_ARGS, GATE_RETRIES, START_DATE, TIMEZONE
@@ -67,6 +74,8 @@ def retention_purge():
         plan_task_id="plan",
         subject="Retention purge: approve the deletion (消去の承認)",
         body="{{ plan_markdown(ti.xcom_pull(task_ids='plan')) }}",
+        notifiers=[ApprovalRequestNotifier(plan_task_id="plan")],
+        assigned_users=approvers() or None,
         retries=GATE_RETRIES,
     )
 

@@ -6,6 +6,8 @@ task per file, in file order; a file the GX gate rejects fails for good, a load
 lost with its worker is retried), then
 publish an Asset with the run's totals. Only the schedule, the sources, the
 Asset and what a rejected file means for the rest differ; they are the spec.
+A DAG listed under alerts.yaml `deadlines` alerts when a run is not finished in
+time (kenshin_airflow.deadlines).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from airflow.sdk import Asset, CronDataIntervalTimetable, dag, task
 
 from kenshin_airflow.connection import warehouse_url
+from kenshin_airflow.deadlines import deadline_alerts
 from kenshin_airflow.failure import AlertedFailure
 from kenshin_airflow.periods import PARAMS, run_day, run_moment
 from kenshin_airflow.policy import DEFAULT_ARGS, START_DATE, TIMEZONE
@@ -56,6 +59,7 @@ def build_ingest_dag(spec: IngestDagSpec):
         tags=["kenshin", *spec.tags],
         doc_md=spec.doc_md,
         params=PARAMS,
+        deadline=deadline_alerts(spec.dag_id),
     )
     def ingest_dag():
         @task

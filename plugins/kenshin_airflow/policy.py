@@ -26,6 +26,14 @@ DEFAULT_ARGS = {
 }
 
 
+def ui_base_url() -> str:
+    """Where the Airflow UI is, for links in alerts: `[api] base_url`, else the
+    same default Airflow's own log links use (the api-server on this machine)."""
+    from airflow.providers.common.compat.sdk import conf
+
+    return conf.get("api", "base_url", fallback=None) or "http://localhost:8080/"
+
+
 # Tasks that run a data-quality gate: a failed gate is final, never retried
 # (ARCHITECTURE.md). Their retries are 0; a rerun after a fix is a manual clear,
 # which is safe because loads are idempotent.

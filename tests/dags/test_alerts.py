@@ -3,15 +3,13 @@ failed expectation, delivered to a chat webhook (a local HTTP server here) and t
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import quote
 
 import pendulum
 import pytest
 
+from alert_sinks import smtp_server, webhook_server
 from builders import clinic_file, jumin_file, kenshin_row, people
 
 pytestmark = pytest.mark.dag
@@ -20,28 +18,13 @@ pytestmark = pytest.mark.dag
 @pytest.fixture
 def webhook(monkeypatch):
     """A chat webhook on loopback collecting what it is sent (KENSHIN_ALERT_WEBHOOK_URL)."""
-    received: list[dict] = []
-
-    class Hook(BaseHTTPRequestHandler):
-        def do_POST(self):
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Hook)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv("KENSHIN_ALERT_WEBHOOK_URL", f"http://127.0.0.1:{server.server_port}/hook")
-    yield received
-    server.shutdown()
-    server.server_close()
+    with webhook_server() as (url, received):
+        monkeypatch.setenv("KENSHIN_ALERT_WEBHOOK_URL", url)
+        yield received
 
 
 def test_a_failed_gate_alerts_once_with_the_file_and_the_expectation(db_url, airflow_db, inbox, monkeypatch,
-                                                                      webhook):
+                                                                      webhook, airflow_connections):
     from airflow.dag_processing.dagbag import DagBag
 
     from kenshin.ingest.loading import ingest_file
@@ -55,7 +38,7 @@ def test_a_failed_gate_alerts_once_with_the_file_and_the_expectation(db_url, air
     monkeypatch.setattr(KenshinSource, "stage_rejects", lambda self, conn, load_id: None)
     clinic_file(inbox, "kenshin", "202610", [kenshin_row(ps[0], "20261014", line_no=1),
                                              kenshin_row(ps[1], "20261015", line_no=1)])
-    monkeypatch.setenv("AIRFLOW_CONN_KENSHIN", db_url.replace("postgresql://postgres@", "postgres://postgres:x@"))
+    airflow_connections(db_url)
 
     dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "clinic_ingest.py")).get_dag("clinic_ingest")
     run = dag.test(logical_date=pendulum.datetime(2026, 11, 10, 2, tz="Asia/Tokyo"))
@@ -132,37 +115,14 @@ def test_an_unreachable_webhook_is_logged_and_never_raises(monkeypatch):
 
 def test_email_goes_to_the_configured_recipients(monkeypatch):
     """A minimal SMTP server on loopback (just enough of RFC 5321 for smtplib)."""
-    import socketserver
-
     from kenshin.platform import alerts
 
-    mails: list[str] = []
-
-    class Smtp(socketserver.StreamRequestHandler):
-        def handle(self):
-            self.wfile.write(b"220 test\r\n")
-            while line := self.rfile.readline():
-                verb = line[:4].upper()
-                if verb == b"DATA":
-                    self.wfile.write(b"354 go on\r\n")
-                    body = b"".join(iter(lambda: self.rfile.readline(), b".\r\n"))
-                    mails.append(body.decode("utf-8", "replace"))
-                    self.wfile.write(b"250 queued\r\n")
-                elif verb == b"QUIT":
-                    self.wfile.write(b"221 bye\r\n")
-                    return
-                else:
-                    self.wfile.write(b"250 ok\r\n")
-
-    with socketserver.TCPServer(("127.0.0.1", 0), Smtp) as server:
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
+    with smtp_server() as (port, mails):
         monkeypatch.setenv("KENSHIN_ALERT_EMAIL_TO", "data-eng@example.invalid, oncall@example.invalid")
         monkeypatch.setenv("KENSHIN_ALERT_SMTP_HOST", "127.0.0.1")
-        monkeypatch.setenv("KENSHIN_ALERT_SMTP_PORT", str(server.server_address[1]))
+        monkeypatch.setenv("KENSHIN_ALERT_SMTP_PORT", str(port))
         assert alerts.send("[kenshin] registry_sync.ingest[0] failed", "file jumin_x.csv rejected") == [
             "log", "email"]
-        server.shutdown()
     assert len(mails) == 1
     assert "Subject: [kenshin] registry_sync.ingest[0] failed" in mails[0]
     assert "To: data-eng@example.invalid, oncall@example.invalid" in mails[0]

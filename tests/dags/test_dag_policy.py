@@ -69,3 +69,34 @@ def test_policy(dagbag):
                 assert t.retries == 0, (dag_id, t.task_id)
             else:
                 assert t.retries >= 1, (dag_id, t.task_id)
+
+
+# Runs that must finish by a deadline (alerts.yaml `deadlines`): the monthly
+# clinic load before the review-queue staff start, the daily registry sync
+# before the counters open.
+DEADLINE_DAGS = {"registry_sync", "clinic_ingest"}
+
+
+def test_deadlines_are_the_configured_ones_and_shorter_than_the_period(dagbag):
+    import datetime as dt
+
+    from croniter import croniter
+
+    from kenshin.platform import config
+    from kenshin_airflow.deadlines import DagRunDueDeadline
+    from kenshin_airflow.policy import START_DATE
+
+    configured = config.load("alerts")["deadlines"]
+    assert DEADLINE_DAGS <= set(configured) <= set(dagbag.dag_ids)   # a misspelt DAG id would alert for nothing
+    for dag_id, dag in dagbag.dags.items():
+        if dag_id not in configured:
+            assert not dag.deadline, dag_id
+            continue
+        [alert] = dag.deadline
+        assert isinstance(alert.reference, DagRunDueDeadline), dag_id
+        assert alert.interval == dt.timedelta(minutes=configured[dag_id]["finish_within_minutes"]), dag_id
+        assert alert.callback.path == "kenshin_airflow.deadlines.alert_missed_deadline", dag_id
+        # the next scheduled run must not be due before the alert
+        fires = croniter(dag.timetable.expression, START_DATE)
+        times = [fires.get_next(dt.datetime) for _ in range(25)]
+        assert alert.interval < min(b - a for a, b in zip(times, times[1:], strict=False)), dag_id

@@ -14,6 +14,7 @@ import psycopg
 import pytest
 
 import history
+from alert_sinks import smtp_server
 from kenshin.governance import retention
 from kenshin.platform import config
 
@@ -23,14 +24,14 @@ AS_OF = pendulum.datetime(2026, 12, 5, 2, tz="Asia/Tokyo")   # the run of Decemb
 
 
 @pytest.fixture
-def purge_dag(db_url, airflow_db, inbox, monkeypatch):
+def purge_dag(db_url, airflow_db, inbox, monkeypatch, airflow_connections):
     from airflow.dag_processing.dagbag import DagBag
 
     from kenshin.platform.db import PROJECT_ROOT
 
     with psycopg.connect(db_url) as conn:
         history.write(conn, inbox.parent)
-    monkeypatch.setenv("AIRFLOW_CONN_KENSHIN", db_url.replace("postgresql://postgres@", "postgres://postgres:x@"))
+    airflow_connections(db_url)
     return DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "retention_purge.py")).get_dag("retention_purge")
 
 
@@ -139,3 +140,78 @@ def test_an_airflow_user_who_is_no_registered_staff_member_cannot_approve(purge_
     [(state, _, approver, _, deleted)] = _purge_runs(db_url)
     assert (state, approver, deleted) == ("planned", None, 0)
     assert _screenings(db_url) == before
+
+
+@pytest.fixture
+def staff02_approves(monkeypatch):
+    """retention.yaml with `purge.approvers: [staff02]` (before the DAG is parsed)."""
+    load = config.load
+
+    def with_approvers(name: str):
+        doc = load(name)
+        return {**doc, "purge": {**doc["purge"], "approvers": ["staff02"]}} if name == "retention" else doc
+
+    monkeypatch.setattr(config, "load", with_approvers)
+
+
+def test_a_waiting_plan_tells_its_approvers_through_the_alert_channels(staff02_approves, purge_dag, db_url,
+                                                                      large_plans, monkeypatch):
+    """The approval task's notifier: ONE e-mail (a mail server on loopback) naming
+    the run, the as-of date, the planned rows and the Required Actions page, and
+    nothing of the people whose records go; the approvers are the task's assigned users."""
+    import email
+    import email.policy
+
+    from airflow.api_fastapi.app import init_auth_manager
+    from airflow.models.hitl import HITLDetail
+    from airflow.utils.session import create_session
+
+    init_auth_manager()   # the answer checks the assigned users through it, as in the api-server
+    with psycopg.connect(db_url) as conn:
+        people = conn.execute("select addressee_id, name_kanji, name_kana, address, birth_date "
+                              "from core.person_version").fetchall()
+    with smtp_server() as (port, mails):
+        monkeypatch.setenv("KENSHIN_ALERT_EMAIL_TO", "purge-approvers@example.invalid")
+        monkeypatch.setenv("KENSHIN_ALERT_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("KENSHIN_ALERT_SMTP_PORT", str(port))
+        run, seen = _run_with_answer(purge_dag, db_url, "staff02")
+    assert run.state == "success"
+
+    with psycopg.connect(db_url) as conn:
+        [(run_id, planned)] = conn.execute("select run_id, planned_rows from ops.purge_run").fetchall()
+    assert len(mails) == 1   # when the task began to wait, not again when it resumed
+    mail = email.message_from_string(mails[0], policy=email.policy.default)
+    assert mail["To"] == "purge-approvers@example.invalid"
+    assert " ".join(mail["Subject"].split()) == f"[kenshin] retention_purge: purge run {run_id} as of 2026-12-05 waits for approval"
+    text = mail.get_content()
+    assert (f"plan: purge run {run_id} as of 2026-12-05, retention policy {config.load('retention')['version']}: "
+            f"{planned:,} rows and files to delete (approval needed over 100), requested by dag_test") in text
+    assert "approvers: staff02 (retention.yaml purge.approvers), never the requester" in text
+    assert "(purge.approval_timeout_days); unanswered, the task fails and the plan stays" in text
+    assert "next: Open the Required Actions page (link below)" in text
+    assert (f"approve: http://localhost:8080/dags/retention_purge/runs/{seen['run_id']}/tasks/approve/"
+            "required_actions?map_index=-1") in text
+    # no personal data: no addressee id, name, address or birth date of the ledger
+    for person in people:
+        for value in person:
+            assert str(value) not in text and str(value).replace("-", "") not in text, value
+
+    # Airflow holds staff02 as the only one who may answer (HITL assigned users)
+    with create_session() as session:
+        detail = session.query(HITLDetail).filter(HITLDetail.task_instance.has(run_id=seen["run_id"])).one()
+        assert detail.assigned_users == [{"id": "staff02", "name": "staff02"}]
+
+
+def test_approvers_are_user_names_or_ids_with_names(monkeypatch):
+    from kenshin_airflow.approval import approvers
+
+    def given(entries):
+        monkeypatch.setattr(config, "load", lambda name: {"purge": {"approvers": entries}})
+        return approvers()
+
+    assert given([]) == [] and given(None) == []
+    assert given(["staff02", {"id": 7, "name": "staff03"}]) == [{"id": "staff02", "name": "staff02"},
+                                                                {"id": "7", "name": "staff03"}]
+    for bad in ([""], [{"id": "7"}], [{"id": "7", "name": "x", "role": "admin"}], [3]):
+        with pytest.raises(ValueError, match="purge.approvers"):
+            given(bad)

@@ -1,7 +1,8 @@
 """Alerts (障害通知): one clear message for a failed task or a failed gate.
 
-`next_step(kind)` is the configured advice for a kind of failure (the message
-for a rejected file is composed by `kenshin.ingest.rejections`).
+`next_step(kind)` is the configured advice for a kind of failure or request
+(the message for a rejected file is composed by `kenshin.ingest.rejections`).
+`deadline_minutes(dag_id)` is a DAG's deadline (締切), if it has one.
 `send(subject, text)` delivers a message to every configured
 channel (include/config/alerts.yaml, overridden by the environment): the log
 always, a chat webhook and e-mail when configured. A channel that fails is
@@ -48,6 +49,21 @@ def settings() -> dict[str, Any]:
 def next_step(kind: str) -> str:
     text = (settings().get("next_steps") or {}).get(kind) or "see the task log and the Screening operations page."
     return " ".join(str(text).split())
+
+
+def deadline_minutes(dag_id: str) -> int | None:
+    """Minutes within which a run of `dag_id` must be done after it was due
+    (alerts.yaml `deadlines`), or None when the DAG has no deadline. A value
+    that is not a positive whole number is refused: a deadline that can never
+    pass, or always has, would be an alert nobody gets or everybody ignores."""
+    entry = (settings().get("deadlines") or {}).get(dag_id)
+    if entry is None:
+        return None
+    minutes = entry.get("finish_within_minutes") if isinstance(entry, dict) else None
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or minutes <= 0:
+        raise ValueError(f"alerts.yaml: deadlines.{dag_id}.finish_within_minutes must be a positive whole "
+                         f"number of minutes, not {minutes!r}")
+    return minutes
 
 
 def send(subject: str, text: str) -> list[str]:
