@@ -13,6 +13,10 @@ stops everything after it and the published statistics stay as they were.
 `render_charts` then draws the statistics pictures (統計グラフ) of the latest
 published fiscal year from `stats` only: PNG and one HTML page under
 `reports/charts/FY{year}/` (`kenshin report charts --fiscal-year YYYY`).
+Beside the build, `check_freshness` runs `dbt source freshness` and sends one
+warning through the alert channels when a source is late (no registry file for
+days, no clinic file for over a month: the rules are in the sources' YAML); it
+never stops the build.
 
 Gate tasks are never retried. Replay by hand: `kenshin marts build`.
 """
@@ -56,7 +60,21 @@ def marts_build():
         result = charts.render(None, url=warehouse_url())
         return [str(p) for p in result.files] if result else []
 
+    @task
+    def check_freshness() -> list[dict]:
+        """Sources late against their freshness (鮮度): one warning, never a stop."""
+        from kenshin.platform import alerts
+        from kenshin.reporting.marts import late_sources_alert, source_freshness
+        from kenshin_airflow.connection import DBT_CONN_ID, warehouse_url
+
+        results = source_freshness(url=warehouse_url(DBT_CONN_ID))
+        message = late_sources_alert(results)
+        if message:
+            alerts.send(*message)
+        return results
+
     dbt >> publish_stats() >> render_charts()
+    check_freshness()
 
 
 marts_build()

@@ -79,6 +79,48 @@ def build(*, vars: dict | None = None, full_refresh: bool = False, url: str | No
     return ok
 
 
+def source_freshness(*, url: str | None = None) -> list[dict]:
+    """`dbt source freshness` (鮮度): every source table with a freshness rule
+    (dbt_project/models/staging/_sources.yml), its status ('pass', 'warn',
+    'error', 'runtime error'), the newest row's time and its age in days, and
+    the rule it was judged by. Counts and times only: no row is read."""
+    result = run_dbt(["source", "freshness", "--quiet"], url=url)
+    found = []
+    for r in getattr(result.result, "results", None) or []:
+        node, newest = r.node, getattr(r, "max_loaded_at", None)
+        # dbt reports an empty table as rows of the year 1
+        empty = newest is None or newest.year == 1
+        rule = node.freshness
+        found.append({
+            "source": f"{node.source_name}.{node.name}", "status": str(r.status),
+            "max_loaded_at": None if empty else newest.isoformat(),
+            "age_days": None if empty else round(r.age / 86400, 1),
+            "warn_after": f"{rule.warn_after.count} {rule.warn_after.period}" if rule and rule.warn_after.count else None,
+            "error_after": f"{rule.error_after.count} {rule.error_after.period}" if rule and rule.error_after.count
+            else None,
+        })
+    return sorted(found, key=lambda f: f["source"])
+
+
+def late_sources_alert(results: list[dict]) -> tuple[str, str] | None:
+    """The one alert (subject, text) for the sources that are late, or None
+    when every source is fresh. Names tables, ages and rules, never values."""
+    late = [r for r in results if r["status"] != "pass"]
+    if not late:
+        return None
+    from kenshin.platform import alerts
+
+    lines = [f"{len(late)} of {len(results)} sources are late against their freshness (鮮度):"]
+    for r in late:
+        newest = (f"newest row {r['max_loaded_at'][:10]}, {r['age_days']} days old" if r["max_loaded_at"]
+                  else "no rows at all")
+        lines.append(f"- {r['source']}: {r['status']} ({newest}; warn after {r['warn_after']}, "
+                     f"error after {r['error_after'] or '-'})")
+    lines += ["", f"next: {alerts.next_step('freshness')}"]
+    worst = "error" if any(r["status"] != "warn" for r in late) else "warn"
+    return f"[kenshin] marts_build: sources late ({worst}): {', '.join(r['source'] for r in late)}", "\n".join(lines)
+
+
 def docs(*, url: str | None = None) -> Path:
     """`dbt docs generate`: the project's documentation site (every model and column)."""
     result = run_dbt(["docs", "generate", "--quiet"], url=url)
