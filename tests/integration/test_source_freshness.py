@@ -19,7 +19,7 @@ from kenshin.reporting.marts import late_sources_alert, source_freshness
 pytestmark = pytest.mark.integration
 
 SOURCES = ["core.detailed_exam", "core.external_screening", "core.nhi_period", "core.person",
-           "core.person_version", "core.screening", "core.welfare_period"]
+           "core.person_version", "core.screening", "core.welfare_period", "ops.load_manifest"]
 
 
 def _a_city_as_of_today(url: str) -> None:
@@ -65,12 +65,12 @@ def test_a_month_without_clinic_files_and_a_stopped_registry_are_told_by_their_r
     assert {s: r["status"] for s, r in results.items()} == {
         "core.detailed_exam": "warn", "core.external_screening": "pass", "core.nhi_period": "pass",
         "core.person": "pass", "core.person_version": "error", "core.screening": "warn",
-        "core.welfare_period": "pass"}
+        "core.welfare_period": "pass", "ops.load_manifest": "pass"}
     assert results["core.screening"]["age_days"] == pytest.approx(50, abs=0.1)
     subject, text = late_sources_alert(list(results.values()))
     assert subject == ("[kenshin] marts_build: sources late (error): core.detailed_exam, core.person_version, "
                        "core.screening")
-    assert "3 of 7 sources are late against their freshness (鮮度):" in text
+    assert "3 of 8 sources are late against their freshness (鮮度):" in text
     assert "- core.screening: warn (newest row" in text and "50.0 days old; warn after 45 day, error after 75 day)" in text
     assert "- core.person_version: error (newest row" in text and "warn after 3 day, error after 7 day)" in text
     assert "next: The marts were built from what core holds" in text
@@ -99,4 +99,5 @@ def test_marts_build_warns_through_the_alert_channels_and_goes_on(db_url, airflo
     assert run.state == "success"
     assert [ti.task_id for ti in run.get_task_instances()] == ["check_freshness"]
     assert len(received) == 1
+    assert "1 of 8 sources are late" in received[0]["text"]
     assert "core.nhi_period" in received[0]["text"] and "no rows at all" in received[0]["text"]
