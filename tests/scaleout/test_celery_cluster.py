@@ -176,7 +176,7 @@ def _settle(cluster: Cluster, timeout: float = 900) -> dict[str, list[dict]]:
 
 
 def test_a_month_on_celery_workers_equals_the_dag_test_run_and_survives_a_killed_worker(
-        cluster, db_url, new_database, tmp_path, monkeypatch, airflow_connections):
+        cluster, db_url, new_database, tmp_path, monkeypatch, airflow_connections, airflow_db):
     from kenshin.lab.synth import generate
 
     t0 = time.monotonic()
