@@ -30,15 +30,15 @@ def at(day: str, hour: int, minute: int = 0) -> dt.datetime:
 def test_the_report_flags_volume_protected_persons_and_hours(db_url, monkeypatch):
     with psycopg.connect(db_url) as conn:
         xact = 0
-        # 2026-11-02 is a Monday, 2026-11-07 a Saturday
+        # 2026-11-02 is a Monday, 2026-11-05 a Thursday, 2026-11-07 a Saturday
         for i in range(80):          # a bulk reader, in office hours
             xact += 1
             conn.execute(LOG, (at("2026-11-02", 10), "staff10", "受診勧奨", f"pk-{i}", False, xact))
         for i in range(6):           # usual work
             xact += 1
-            conn.execute(LOG, (at("2026-11-03", 9), "staff11", "精検確認", f"pk-{i}", False, xact))
+            conn.execute(LOG, (at("2026-11-05", 9), "staff11", "精検確認", f"pk-{i}", False, xact))
             xact += 1
-            conn.execute(LOG, (at("2026-11-03", 14), "staff12", "精検確認", f"pk-{i + 10}", False, xact))
+            conn.execute(LOG, (at("2026-11-05", 14), "staff12", "精検確認", f"pk-{i + 10}", False, xact))
         xact += 1                    # a protected person, on a Saturday night
         conn.execute(LOG, (at("2026-11-07", 22), "staff12", "DV対応", "pk-p", True, xact))
         xact += 1                    # before the period: not counted
@@ -78,3 +78,29 @@ def test_a_real_staff_read_reaches_the_report(db_url):
     assert (entry["staff"], entry["role"], entry["persons"], entry["protected_persons"]) == (
         "staff21", "kenshin_staff", 1, 1)
     assert "protected persons: 1" in entry["flags"]
+
+
+def test_public_holidays_and_closing_days_are_no_office_hours(db_url, monkeypatch):
+    """Weekdays by hand: 2026-11-03 (Tue) 文化の日 and 2026-11-23 (Mon) 勤労感謝の日
+    are public holidays, 2026-12-29 (Tue) the offices' year-end closing, 2026-11-24
+    (Tue) an ordinary working day; each read at 10:00, within the hours' clock."""
+    with psycopg.connect(db_url) as conn:
+        for xact, (day, staff) in enumerate([("2026-11-03", "staff20"), ("2026-11-23", "staff20"),
+                                             ("2026-12-29", "staff21"), ("2026-11-24", "staff22")], start=1):
+            conn.execute(LOG, (at(day, 10), staff, "精検確認", f"pk-{xact}", False, xact))
+    monkeypatch.setenv("KENSHIN_DATABASE_URL", db_url)
+    result = CliRunner().invoke(main, ["audit", "report", "--since", "2026-11-01", "--until", "2027-01-01"])
+    assert result.exit_code == 0, result.output
+    entries = {e["staff"]: e for e in map(json.loads, result.output.splitlines()[:-1])}
+    assert {s: e["outside_office_hours"] for s, e in entries.items()} == {"staff20": 2, "staff21": 1, "staff22": 0}
+    assert entries["staff20"]["flags"] == ["outside office hours: 2 accesses"]
+
+
+def test_days_off_are_the_calendars_and_the_configured_closings():
+    from kenshin.governance.access_review import days_off
+
+    hours = {"public_holidays": "JP", "closed_days": ["12-29", "12-30", "12-31", "01-01", "01-02", "01-03"]}
+    assert days_off(dt.date(2026, 12, 28), dt.date(2027, 1, 12), hours) == [
+        dt.date(2026, 12, 29), dt.date(2026, 12, 30), dt.date(2026, 12, 31), dt.date(2027, 1, 1),
+        dt.date(2027, 1, 2), dt.date(2027, 1, 3), dt.date(2027, 1, 11)]   # 1-11: 成人の日 (second Monday)
+    assert days_off(dt.date(2026, 11, 1), dt.date(2026, 12, 1), {"public_holidays": None}) == []

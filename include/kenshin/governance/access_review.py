@@ -1,8 +1,9 @@
 """The access review (アクセスログの定期点検): per staff member, how many
 persons' records they read in a period and why, with what the review must
 look at flagged: a volume far above the usual, any access to protection-flagged
-persons, access outside office hours. Thresholds and office hours are policy
-(`include/config/audit.yaml`). Read from audit.access_log (and the corrections
+persons, access outside office hours (a working day's hours: not a weekend, a
+public holiday of Japan by the `holidays` package, or a day the offices close).
+Thresholds and office hours are policy (`include/config/audit.yaml`). Read from audit.access_log (and the corrections
 from audit.change_log) as kenshin_auditor; persons appear only as counts.
 """
 
@@ -27,6 +28,7 @@ with a as (
 select staff, db_role, count(*), count(distinct person_key),
        count(distinct person_key) filter (where protected),
        count(*) filter (where not (extract(isodow from local_at)::int = any(%(weekdays)s)
+                                   and local_at::date <> all(%(days_off)s)
                                    and local_at::time >= %(start)s and local_at::time < %(end)s)),
        count(distinct purpose), min(local_at), max(local_at)
   from a group by staff, db_role order by staff, db_role
@@ -39,6 +41,21 @@ select coalesce(app_user, login), count(*) from audit.change_log
 """
 
 
+def days_off(since: dt.date, until: dt.date, hours: dict[str, Any]) -> list[dt.date]:
+    """The days in [since, until) that are no working days though their weekday
+    is one: public holidays (`public_holidays`, a country of the `holidays`
+    package) and the offices' closing days (`closed_days`, MM-DD)."""
+    import holidays
+
+    years = range(since.year, until.year + 1)
+    found = set(holidays.country_holidays(hours["public_holidays"], years=years)) if hours.get(
+        "public_holidays") else set()
+    for year in years:
+        for day in hours.get("closed_days") or []:
+            found.add(dt.date.fromisoformat(f"{year}-{day}"))
+    return sorted(d for d in found if since <= d < until)
+
+
 def report(since: dt.date, until: dt.date | None = None, *, url: str | None = None) -> list[dict[str, Any]]:
     """One entry per staff member (application user) and role over [since, until)."""
     policy = config.load("audit")
@@ -46,7 +63,8 @@ def report(since: dt.date, until: dt.date | None = None, *, url: str | None = No
     # days are business days in the review's time zone (the connection's is Asia/Tokyo too)
     until = until or dt.datetime.now(ZoneInfo(hours["timezone"])).date() + dt.timedelta(days=1)
     params = {"since": since, "until": until, "tz": hours["timezone"], "weekdays": list(hours["weekdays"]),
-              "start": dt.time.fromisoformat(hours["start"]), "end": dt.time.fromisoformat(hours["end"])}
+              "start": dt.time.fromisoformat(hours["start"]), "end": dt.time.fromisoformat(hours["end"]),
+              "days_off": days_off(since, until, hours)}
     with db.connect(url, role=AUDITOR) as conn:
         rows = conn.execute(_ACCESSES, params).fetchall()
         changes = dict(conn.execute(_CHANGES, params).fetchall())
