@@ -265,3 +265,63 @@ def mart_contents(url: str) -> dict[str, list[tuple]]:
             keep = [i for i, c in enumerate(cur.description) if c.name not in ("built_at", "change_watermark")]
             out[table] = [tuple(r[i] for i in keep) for r in cur.fetchall()]
     return out
+
+
+# --- hostile input (issue 21): what core holds, and what may never be said ---
+
+# Core as two loads of the same records leave it: no load ids, file lines,
+# surrogate keys or clocks.
+CORE_STATE = {
+    "person": "select addressee_id, my_number_hmac, missing_since, person_key from core.person",
+    "person_version": """select addressee_id, valid_from, valid_to, household_id, name_kanji, name_kana,
+                                name_kanji_key, name_kana_key, sex, birth_date, relationship, household_head_name,
+                                postal_code, ward_code, address, address_key, resident_since, previous_address,
+                                previous_municipality_code, status, protection_flag, change_event
+                           from core.person_version""",
+    "person_event": """select addressee_id, event_code, event_date, previous_municipality_code, previous_address
+                         from core.person_event""",
+    "screening": """select addressee_id, exam_type, exam_date, clinic_code, result_code, result_detail, fee_exempt,
+                           link_method from core.screening""",
+}
+
+
+def core_state(url: str) -> dict[str, list[tuple]]:
+    """Every core table a load writes, as sorted rows without load ids or clocks."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return {table: sorted(conn.execute(sql).fetchall(), key=repr) for table, sql in CORE_STATE.items()}
+
+
+def personal_values(persons: list[Person]) -> set[str]:
+    """What identifies each synthetic person, in the forms a file carries them:
+    none of it may appear in a reason, a quarantine row or a log line."""
+    values: set[str] = set()
+    for p in persons:
+        family, given = p.name_kanji.split("\u3000")
+        kana_family, kana_given = p.name_kana.split("\u3000")
+        values |= {p.addressee_id, family, given, kana_family, kana_given, p.birth.strftime("%Y%m%d"),
+                   to_era(p.birth), p.address, p.household_id}
+        if p.my_number:
+            values.add(p.my_number)
+    return values
+
+
+def ops_messages(url: str) -> list[str]:
+    """Every reason the loader wrote into ops (manifest, quarantine, review)."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return [r[0] for r in conn.execute(
+            """select reason from ops.load_manifest where reason is not null
+               union all select field || ': ' || reason from ops.quarantine
+               union all select reason from ops.review_item where reason is not null""")]
+
+
+def assert_nothing_said(url: str, log_records: list, persons: list[Person], *extra: str) -> None:
+    """No personal value of `persons` (nor any of `extra`, e.g. the bad values a
+    test planted) in a reason the loader wrote into ops or in a log record."""
+    texts = ops_messages(url) + [r.getMessage() for r in log_records]
+    values = personal_values(persons) | set(extra)
+    leaks = sorted({v for v in values for t in texts if v and v in t})
+    assert leaks == [], f"personal values in messages: {len(leaks)}"

@@ -79,7 +79,7 @@ def db_migrate(revision: str) -> None:
 def ingest(report: Path | None, files: tuple[Path, ...]) -> None:
     """Load inbound files (source detected from the name); one JSON object per file.
 
-    Exits 1 if any file was rejected.
+    Exits 1 if any file was rejected or could not be loaded (unrecognised, unreadable).
     """
     from kenshin.ingest.inbox import load_order
     from kenshin.ingest.loading import ingest_file, record_outcomes
@@ -94,7 +94,7 @@ def ingest(report: Path | None, files: tuple[Path, ...]) -> None:
                 result = ingest_file(path, url=url)
                 bar.advance()
                 click.echo(json.dumps(result.summary(), ensure_ascii=False))
-                rejected |= result.status == "rejected"
+                rejected |= result.status not in ("loaded", "duplicate")
                 if out:
                     for record in record_outcomes(result, url=url):
                         out.write(json.dumps(record, ensure_ascii=False) + "\n")

@@ -4,6 +4,13 @@ A file is due when the date in its name falls before the end of the run's data
 interval (late files of earlier periods included) and its bytes have not been
 processed yet. Order matters for the registry: snapshots and diffs apply in date
 order, a full snapshot before the diff of the same day, then the monthly lists.
+
+The scan never raises for what lies in the inbox: every entry ends as a
+manifest row, a load or one of `unrecognised` (a name no layout has, with its
+bytes' hash), `unreadable` (permission denied, an I/O error) or `not a file`
+(a directory, a dangling symbolic link), recorded once per entry and content.
+Hidden entries (a leading dot) are transfers in progress (files.atomic_path
+writes `.name.part`) and are left alone.
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from kenshin.ingest.loading import sha256_of
+from kenshin.ingest.loading import EntryProblem, entry_sha256, ingest_file, record_entry
 from kenshin.ingest.sources import detect
 from kenshin.platform import config, db, vocabulary
 
@@ -51,25 +58,56 @@ def inbox_dir() -> Path:
 
 
 def due_files(sources: tuple[str, ...], interval_end: dt.datetime | None, inbox: Path | None = None, *, url: str | None = None) -> list[str]:
-    """Paths due before `interval_end` (Asia/Tokyo business date), not yet processed."""
+    """Paths due before `interval_end` (Asia/Tokyo business date), not yet
+    processed. On the way every entry of the inbox this run is for that cannot
+    load is recorded: a name of `sources`' layouts that is no readable file,
+    and any name no layout has (either DAG's scan records it, once)."""
     inbox = inbox or inbox_dir()
     until = interval_end.astimezone(vocabulary.business_tz()).date() if interval_end else None
-    candidates = []
-    for path in inbox.glob("*.csv"):
-        source = detect(path.name)
-        when = due_date(path.name)
-        if source is None or source.name not in sources:
+    candidates: list[tuple[Path, str]] = []
+    unrecognised: list[tuple[Path, str]] = []
+    for path in sorted(inbox.iterdir()):
+        if path.name.startswith("."):
             continue
-        # A name whose date does not exist is due at once: the loader rejects
-        # it with a reason in ops instead of it lying in the inbox unnoticed.
-        if when is None or until is None or when < until:
-            candidates.append(path)
+        source = detect(path.name)
+        if source is not None:
+            if source.name not in sources:
+                continue
+            when = due_date(path.name)
+            # A name whose date does not exist is due at once: the loader rejects
+            # it with a reason in ops instead of it lying in the inbox unnoticed.
+            if not (when is None or until is None or when < until):
+                continue
+        try:
+            sha, _ = entry_sha256(path)
+        except EntryProblem as problem:
+            record_entry(path, source.name if source else "unknown", problem.status, problem.reason, url=url)
+            continue
+        if source is None:
+            unrecognised.append((path, sha))
+            continue
+        candidates.append((path, sha))
+    if unrecognised:
+        _record_unrecognised(unrecognised, url=url)
     if not candidates:
         return []
     with db.connect(url) as conn:
         seen = {row[0] for row in conn.execute(
             "select sha256 from ops.load_manifest where status in ('loaded', 'rejected', 'duplicate')")}
-    return [str(p) for p in sorted(candidates, key=load_order) if sha256_of(p) not in seen]
+    return [str(p) for p, sha in sorted(candidates, key=lambda c: load_order(c[0])) if sha not in seen]
+
+
+def _record_unrecognised(entries: list[tuple[Path, str]], *, url: str | None = None) -> None:
+    """Entries whose name no layout has, each recorded once per name and bytes:
+    `duplicate` when the bytes were loaded under another name (as the loader
+    says of any name), `unrecognised` otherwise."""
+    with db.connect(url) as conn:
+        known = set(conn.execute(
+            "select file_name, sha256 from ops.load_manifest where file_name = any(%s) and sha256 is not null",
+            ([p.name for p, _ in entries],)).fetchall())
+    for path, sha in entries:
+        if (path.name, sha) not in known:
+            ingest_file(path, url=url)
 
 
 def ingest_in_order(files: list[str], path: str, run_id: str | None = None, *, url: str | None = None):
@@ -78,7 +116,7 @@ def ingest_in_order(files: list[str], path: str, run_id: str | None = None, *, u
     date order whichever runs first (each file is still processed once: the
     loader's per-file lock and the manifest see to that). Returns the LoadResult
     of `path`, from the manifest when a predecessor's task already loaded it."""
-    from kenshin.ingest.loading import ingest_file, result_from_manifest
+    from kenshin.ingest.loading import result_from_manifest
 
     for earlier in files[: files.index(path)]:
         if result_from_manifest(Path(earlier), url=url) is None:

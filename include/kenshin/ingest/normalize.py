@@ -49,6 +49,14 @@ def digits(text: str) -> str:
     return text.translate(_FULL_WIDTH_DIGITS).strip()
 
 
+def is_digits(text: str) -> bool:
+    """ASCII digits only (数字), at least one. `str.isdigit` also admits ① and
+    other scripts' digits, which `int` then refuses with a message quoting the
+    value, and which `landing.ascii_digits` does not fold: a field the row
+    rules accept must be digits the database reads as such."""
+    return text.isascii() and text.isdigit()
+
+
 @functools.lru_cache(maxsize=200_000)
 def parse_date(text: str) -> dt.date:
     """Parse YYYYMMDD (Gregorian) or GYYMMDD (Japanese era) into a date.
@@ -57,12 +65,12 @@ def parse_date(text: str) -> dt.date:
     outside its era (平成31年5月1日 is 令和元年5月1日, so `4310501` is bad).
     """
     s = digits(text)
-    if len(s) == 8 and s.isdigit():
+    if len(s) == 8 and is_digits(s):
         try:
             return dt.date(int(s[:4]), int(s[4:6]), int(s[6:]))
         except ValueError:
             raise BadValue("not an existing date") from None
-    if len(s) == 7 and s.isdigit():
+    if len(s) == 7 and is_digits(s):
         era = ERAS.get(s[0])
         if era is None:
             raise BadValue("unknown era code")
@@ -109,14 +117,16 @@ def my_number_check_digit(first11: str) -> str:
 
 
 def valid_my_number(text: str) -> bool:
-    return len(text) == 12 and text.isdigit() and my_number_check_digit(text[:11]) == text[11]
+    return len(text) == 12 and is_digits(text) and my_number_check_digit(text[:11]) == text[11]
 
 
 # One translate table per key: these run on every name and address of a
 # 1.56M-row snapshot, so each key is one NFKC plus one str.translate where
 # possible (regular expressions only where structure matters).
 _HIRA_TO_KATA = {c: c + 0x60 for c in range(0x3041, 0x3097)}
-_SPACE_CHARS = " \t\u3000"
+# Line breaks too: RFC 4180 lets a quoted field hold one, and in a name or an
+# address it separates words as a space would.
+_SPACE_CHARS = " \t\r\n\u3000"
 _KANA_KEY = str.maketrans(
     {**{chr(k): chr(v) for k, v in _HIRA_TO_KATA.items()},
      **dict(zip("ァィゥェォッャュョヮヵヶ", "アイウエオツヤユヨワカケ", strict=True)),
@@ -197,8 +207,8 @@ def address_key(text: str) -> str:
 def postal_code(text: str) -> str:
     """Postal code as NNN-NNNN; raises BadValue otherwise."""
     s = digits(text).replace("ー", "-").replace("－", "-")
-    if len(s) == 7 and s.isdigit():
+    if len(s) == 7 and is_digits(s):
         s = f"{s[:3]}-{s[3:]}"
-    if len(s) != 8 or s[3] != "-" or not (s[:3] + s[4:]).isdigit():
+    if len(s) != 8 or s[3] != "-" or not is_digits(s[:3] + s[4:]):
         raise BadValue("expected a postal code NNN-NNNN")
     return s

@@ -14,6 +14,12 @@ import psycopg
 
 from kenshin.platform import alerts, db
 
+# Inbox entries that never become a load (受付不能): a name no layout has, an
+# entry that cannot be read, one that is no regular file. Each is a manifest
+# row with the reason; the operations page shows them where rejected files are.
+UNRECOGNISED, UNREADABLE, NOT_A_FILE = "unrecognised", "unreadable", "not a file"
+ENTRY_STATUSES = (UNRECOGNISED, UNREADABLE, NOT_A_FILE)
+
 
 def failed_expectations(conn: psycopg.Connection, load_id: int) -> list[str]:
     """The gate's failed expectations of one load: name, column, rows and suite (counts only)."""

@@ -8,9 +8,11 @@ belongs to each source's module.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import os
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -56,6 +58,77 @@ def iter_raw_lines(path: str | os.PathLike) -> Iterator[tuple[int, bytes]]:
             yield i, line.rstrip(b"\r\n")
 
 
+# A physical line starting like this begins a record of its own, even while a
+# quote is open: one unbalanced quote then spoils one record, not every
+# record after it up to the trailer.
+_RECORD_START = (b"H,", b"D,", b"T,")
+
+
+def iter_records(path: str | os.PathLike) -> Iterator[tuple[int, bytes]]:
+    """(line number where the record starts, raw bytes of the record without
+    its final line end), streamed.
+
+    RFC 4180 lets a quoted field hold a line break, so a record may span
+    physical lines: while a record's quotes are unbalanced the next physical
+    line is part of it (its line break kept as received), unless that line
+    starts a record itself. `"` is one byte in CP932 and UTF-8 and never a
+    trail byte of a CP932 character, so counting it in bytes is exact.
+    A UTF-8 BOM is dropped."""
+    start, record, open_quote = 0, b"", False
+    with open(path, "rb") as fh:
+        for i, line in enumerate(fh, start=1):
+            if i == 1 and line.startswith(BOM):
+                line = line[len(BOM):]
+            if open_quote and not line.startswith(_RECORD_START):
+                record += line
+                if line.count(b'"') % 2:
+                    open_quote = False
+                continue
+            if start:
+                yield start, record.rstrip(b"\r\n")
+            start, record = i, line
+            open_quote = b'"' in line and line.count(b'"') % 2 == 1
+        if start:
+            yield start, record.rstrip(b"\r\n")
+
+
+# Kana, kanji and full-width forms: text a Japanese file's names are made of.
+_JAPANESE = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff01-\uffef]")
+
+
+class Utf8Sniffer:
+    """Whether bytes fed in order are UTF-8 text holding Japanese (a file sent
+    as UTF-8 without the BOM LAYOUTS.md asks for, which CP932 would read as
+    mojibake instead of refusing it).
+
+    CP932 names are practically never valid UTF-8: the first kana or kanji of
+    a CP932 file fails to decode, after which nothing more is decoded, so the
+    check costs a CP932 file almost nothing. Feed it the bytes as they are read
+    for the hash (the file is read once)."""
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        self._valid, self._japanese = True, False
+
+    def feed(self, chunk: bytes, final: bool = False) -> None:
+        # ASCII is UTF-8 and CP932 alike: skipped unless it must end a sequence
+        # a previous chunk began.
+        if not self._valid or (chunk.isascii() and not final and not self._decoder.getstate()[0]):
+            return
+        try:
+            text = self._decoder.decode(chunk, final)
+        except UnicodeDecodeError:
+            self._valid = False
+            return
+        if not self._japanese and _JAPANESE.search(text):
+            self._japanese = True
+
+    @property
+    def utf8_japanese(self) -> bool:
+        """Valid UTF-8 (so far) that holds Japanese text; call after feeding the end with final=True."""
+        return self._valid and self._japanese
+
+
 def write_records(
     path: str | os.PathLike,
     header: Sequence[str],
@@ -98,13 +171,15 @@ def read_envelope(path: str | os.PathLike, file: str, expected_kind: str, defaul
 
     Rejects: empty file, header not of `expected_kind`, no trailer, trailer count
     different from the number of D records, a record type other than H/D/T.
+    Records are counted as RFC 4180 reads them (`iter_records`): a quoted line
+    break does not start a record.
     """
     with open(path, "rb") as fh:
         encoding = detect_encoding(fh.read(3), default_encoding)
     header_line: bytes | None = None
     last_no, last = 0, b""
     data = 0
-    for i, line in iter_raw_lines(path):
+    for i, line in iter_records(path):
         if i == 1:
             header_line = line
             continue

@@ -9,6 +9,11 @@ Airflow plugin "Screening operations" serves it under Airflow's sign-in).
 
 Counts, file names, expectation names and the loader's own reasons (which
 name a line and field, never a value) only: no personal data is read.
+
+Inbox entries that never became a load (`unrecognised`, `unreadable`, `not a
+file`: kenshin.ingest.rejections.ENTRY_STATUSES) show where rejected files do:
+counted with them per source and in the totals, listed with their status and
+reason among the files.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from kenshin.ingest.rejections import failed_expectations
+from kenshin.ingest.rejections import ENTRY_STATUSES, failed_expectations
 from kenshin.platform import db, vocabulary
 
 TEMPLATES = db.PROJECT_ROOT / "include" / "kenshin" / "reporting" / "templates"
@@ -59,7 +64,8 @@ def overview(month: dt.date | None = None, *, url: str | None = None) -> Overvie
     month = month or month_of(None)
     result = Overview(month)
     window = {"start": dt.datetime.combine(month, dt.time(), vocabulary.business_tz()),
-              "end": dt.datetime.combine(_next_month(month), dt.time(), vocabulary.business_tz())}
+              "end": dt.datetime.combine(_next_month(month), dt.time(), vocabulary.business_tz()),
+              "entries": list(ENTRY_STATUSES)}
     with db.connect(url, role="kenshin_auditor") as conn:
         # A duplicate is refused before its header is read: the period of the load it repeats.
         period = ("coalesce(left(coalesce(m.period, o.period), 6), "
@@ -69,7 +75,8 @@ def overview(month: dt.date | None = None, *, url: str | None = None) -> Overvie
         result.sources = _rows(conn, f"""
             select {source} as source, {period} as period, count(*) as files,
                    count(*) filter (where m.status = 'loaded') as loaded_files,
-                   count(*) filter (where m.status = 'rejected') as rejected_files,
+                   count(*) filter (where m.status = 'rejected' or m.status = any(%(entries)s)) as rejected_files,
+                   count(*) filter (where m.status = any(%(entries)s)) as not_loadable_files,
                    count(*) filter (where m.status = 'duplicate') as duplicate_files,
                    count(*) filter (where m.status in ('staging', 'abandoned')) as other_files,
                    coalesce(sum(m.rows_in_file) filter (where m.status = 'loaded'), 0) as rows_in_files,
@@ -83,7 +90,7 @@ def overview(month: dt.date | None = None, *, url: str | None = None) -> Overvie
             select m.load_id, m.file_name, {source} as source, {period} as period, m.status, m.rows_in_file,
                    m.rows_loaded, m.rows_quarantined, m.rows_review, m.gate_passed, m.run_id,
                    m.received_at, m.duplicate_of,
-                   case when m.status = 'rejected' then m.reason end as reason,
+                   case when m.status = 'rejected' or m.status = any(%(entries)s) then m.reason end as reason,
                    g.passed as expectations_passed, g.failed as expectations_failed,
                    coalesce(r.open_items, 0) as open_review
               from ops.load_manifest m {original}
@@ -114,8 +121,8 @@ def overview(month: dt.date | None = None, *, url: str | None = None) -> Overvie
 
 
 def totals(view: Overview) -> dict[str, int]:
-    keys = ("files", "loaded_files", "rejected_files", "duplicate_files", "rows_in_files", "rows_loaded",
-            "rows_quarantined", "rows_review")
+    keys = ("files", "loaded_files", "rejected_files", "not_loadable_files", "duplicate_files", "rows_in_files",
+            "rows_loaded", "rows_quarantined", "rows_review")
     return {k: sum(int(s[k]) for s in view.sources) for k in keys}
 
 

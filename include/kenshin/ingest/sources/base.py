@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
+import functools
+import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +21,7 @@ import psycopg
 
 from kenshin.ingest import normalize as nz
 from kenshin.ledger import PromotionRefused  # noqa: F401  (sources raise it from here)
+from kenshin.platform import config
 from kenshin.platform.envelope import FileRejected
 
 
@@ -47,6 +50,7 @@ class Source(abc.ABC):
     name: ClassVar[str]              # e.g. "jumin"
     kind: ClassVar[str]              # header kind, e.g. "JUMIN"
     pattern: ClassVar[re.Pattern[str]]
+    fields: ClassVar[tuple[str, ...]]  # names of a D record's fields, as LAYOUTS.md gives them
     table: ClassVar[str]             # landing table
     accepted_view: ClassVar[str]     # its accepted rows in promotable form (gate + promotion read it)
     n_fields: ClassVar[int]          # fields of a D record, record_type included
@@ -82,6 +86,32 @@ class Source(abc.ABC):
     def require_field_count(self, f: list[str]) -> None:
         if len(f) != self.n_fields:
             raise RowError("record", f"expected {self.n_fields} fields, found {len(f)}")
+
+    def row_values(self, f: list[str], meta: FileMeta) -> tuple:
+        """Every row rule of one record (行単位チェック): the field count and each
+        field's length (include/config/layouts.yaml, before any value is parsed
+        or reaches an index), then the layout's own rules (`values`). Raises
+        RowError only: a conversion the rules did not foresee quarantines the
+        row naming its exception's type (never its message, which may quote
+        the value), instead of failing the file.
+
+        A line break inside a quoted field is part of the value as RFC 4180
+        reads it (kept as received, LAYOUTS.md); the field's own rule decides
+        (a code or date with one is not digits, a name's matching form folds it
+        like a space)."""
+        self.require_field_count(f)
+        bounds = _max_chars(type(self))
+        if any(map(operator.gt, map(len, f), bounds)):
+            for name, value, most in zip(self.fields, f, bounds, strict=True):
+                # surrounding spaces are not the value: the rules trim them
+                if len(value) > most and len(value.strip()) > most:
+                    raise RowError(name, f"longer than {most} characters")
+        try:
+            return self.values(f, meta)
+        except RowError:
+            raise
+        except Exception as exc:  # the row is refused; the file and the files after it go on
+            raise RowError("record", f"row rules failed ({type(exc).__name__})") from None
 
     @abc.abstractmethod
     def values(self, f: list[str], meta: FileMeta) -> tuple:
@@ -162,11 +192,30 @@ class Source(abc.ABC):
                 "reject_field", "reject_reason")
 
 
+# --- field bounds (include/config/layouts.yaml) --------------------------------
+
+@functools.cache
+def _max_chars(source: type[Source]) -> tuple[int, ...]:
+    """The most characters each field of the layout may hold, in field order."""
+    bounds = config.load("layouts")["max_chars"][source.name]
+    missing = [f for f in source.fields if f not in bounds]
+    if missing or len(source.fields) != source.n_fields:
+        raise RuntimeError(f"layouts.yaml max_chars.{source.name} must bound every field of the layout "
+                           f"(missing: {', '.join(missing) or 'none'})")
+    return tuple(int(bounds[f]) for f in source.fields)
+
+
+def field_limits(source: Source) -> dict[str, int]:
+    """The bound of each field of `source`'s layout, by name (part of what a
+    registry line's fingerprint vouches for)."""
+    return dict(zip(source.fields, _max_chars(type(source)), strict=True))
+
+
 # --- field rules shared by the sources ----------------------------------------
 
 def require_digits(value: str, n: int, field: str) -> str:
     s = nz.digits(value)
-    if len(s) != n or not s.isdigit():
+    if len(s) != n or not nz.is_digits(s):
         raise RowError(field, f"expected {n} digits")
     return s
 
@@ -206,11 +255,11 @@ def header_date(header: list[str], index: int, file_name: str, field: str) -> dt
 def header_month(header: list[str], index: int, file_name: str) -> str:
     try:
         value = nz.digits(header[index])
+        if len(value) != 6 or not nz.is_digits(value):
+            raise ValueError
         dt.date(int(value[:4]), int(value[4:6]), 1)
     except (IndexError, ValueError):
         raise FileRejected(file_name, "header period is not YYYYMM", line=1, field="period") from None
-    if len(value) != 6:
-        raise FileRejected(file_name, "header period is not YYYYMM", line=1, field="period")
     return value
 
 

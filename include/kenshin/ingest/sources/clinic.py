@@ -37,19 +37,23 @@ from kenshin.programmes import voucher_numbers
 CLINIC_CODE = re.compile(r"[0-9]{10}")
 
 
+# The landing rules read a clinic's line number as a PostgreSQL integer.
+_SQL_INTEGER_MAX = 2**31 - 1
+
+
 def _optional_digits(value: str, n: int, field: str) -> str | None:
     s = nz.digits(value)
     if not s:
         return None
-    if len(s) != n or not s.isdigit():
+    if len(s) != n or not nz.is_digits(s):
         raise RowError(field, f"expected {n} digits or empty")
     return s
 
 
 def _clinic_line_no(value: str) -> int:
     s = nz.digits(value)
-    if not s.isdigit() or int(s) < 1:
-        raise RowError("line_no", "expected a positive number")
+    if not nz.is_digits(s) or not 1 <= int(s) <= _SQL_INTEGER_MAX:
+        raise RowError("line_no", f"expected a number from 1 to {_SQL_INTEGER_MAX}")
     return int(s)
 
 
@@ -142,6 +146,9 @@ class KenshinSource(_ClinicSource):
     accepted_view = "landing.kenshin_accepted"
     suite = "landing_kenshin"
     n_fields = 15
+    fields = ("record_type", "line_no", "voucher_number", "addressee_id", "name_kana", "name_kanji", "sex",
+              "birth_date", "postal_code", "address", "exam_type", "exam_date", "result_code", "result_detail",
+              "fee_exempt")
     raw_columns = (
         "clinic_line_no", "voucher_number", "addressee_id", "name_kana", "name_kanji", "sex", "birth_date",
         "postal_code", "address", "exam_type", "exam_date", "result_code", "result_detail", "fee_exempt",
@@ -220,6 +227,8 @@ class SeikenSource(_ClinicSource):
     accepted_view = "landing.seiken_accepted"
     suite = "landing_seiken"
     n_fields = 11
+    fields = ("record_type", "line_no", "addressee_id", "name_kana", "name_kanji", "sex", "birth_date",
+              "exam_type", "screening_exam_date", "followup_date", "outcome")
     raw_columns = (
         "clinic_line_no", "addressee_id", "name_kana", "name_kanji", "sex", "birth_date", "exam_type",
         "screening_exam_date", "followup_date", "outcome",

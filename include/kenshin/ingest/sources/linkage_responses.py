@@ -42,6 +42,8 @@ class ShokaiResSource(Source):
     suite = "landing_shokai_res"
     encoding = "utf-8"
     n_fields = 8
+    fields = ("record_type", "request_id", "status", "responder_municipality_code", "exam_type", "exam_date",
+              "result_code", "followup_outcome")
     raw_columns = ("request_id", "status", "responder_municipality_code", "exam_type", "exam_date",
                    "result_code", "followup_outcome")
     value_columns = ("exam_date_value",)

@@ -25,6 +25,7 @@ from kenshin.ingest.sources.base import (
     PromotionRefused,
     RowError,
     Source,
+    field_limits,
     header_date,
     header_month,
     optional_date,
@@ -74,6 +75,10 @@ class JuminSource(Source):
     accepted_view = "landing.jumin_accepted"
     suite = "landing_jumin_full"
     n_fields = 20
+    fields = ("record_type", "addressee_id", "my_number", "household_id", "name_kanji", "name_kana", "sex",
+              "birth_date", "relationship", "household_head_name", "postal_code", "ward_code", "address",
+              "resident_since", "previous_address", "previous_municipality_code", "status", "event_code",
+              "event_date", "protection_flag")
     withheld_field = 2  # 個人番号: only encrypted and HMAC'd
     raw_columns = (
         "addressee_id", "household_id", "name_kanji", "name_kana", "sex", "birth_date",
@@ -102,7 +107,7 @@ class JuminSource(Source):
         if meta.variant != "full":
             return None
         rules = json.dumps([self.row_rules_version, _rules_code_digest(), sorted(self._wards), city_code(),
-                            sorted(nz.variant_map().items())], ensure_ascii=False)
+                            sorted(nz.variant_map().items()), field_limits(self)], ensure_ascii=False)
         purpose = f"registry_line\x1f{hashlib.sha256(rules.encode()).hexdigest()}\x1f{encoding}"
         return self._protector.hasher(purpose)
 
@@ -307,6 +312,7 @@ class SeihoSource(_MonthlyListSource):
     accepted_view = "landing.seiho_accepted"
     suite = "landing_seiho"
     n_fields = 6
+    fields = ("record_type", "addressee_id", "case_number", "benefit_type", "start_date", "end_date")
     raw_columns = ("addressee_id", "case_number", "benefit_type", "start_date", "end_date")
     value_columns = ("start_date_value", "end_date_value")
 
@@ -336,6 +342,7 @@ class KokuhoSource(_MonthlyListSource):
     accepted_view = "landing.kokuho_accepted"
     suite = "landing_kokuho"
     n_fields = 5
+    fields = ("record_type", "addressee_id", "insured_number", "qualified_from", "qualified_to")
     withheld_field = 2  # 記号番号: only HMAC'd
     raw_columns = ("addressee_id", "qualified_from", "qualified_to")
     value_columns = ("insured_number_hmac", "qualified_from_value", "qualified_to_value")
