@@ -63,14 +63,14 @@ def marts_build():
     @task
     def check_freshness() -> list[dict]:
         """Sources late against their freshness (鮮度): one warning, never a stop."""
-        from kenshin.platform import alerts
         from kenshin.reporting.marts import late_sources_alert, source_freshness
+        from kenshin_airflow import notify
         from kenshin_airflow.connection import DBT_CONN_ID, warehouse_url
 
         results = source_freshness(url=warehouse_url(DBT_CONN_ID))
         message = late_sources_alert(results)
         if message:
-            alerts.send(*message)
+            notify.send(*message)
         return results
 
     dbt >> publish_stats() >> render_charts()

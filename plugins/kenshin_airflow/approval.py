@@ -9,7 +9,7 @@ refused and the task fails, leaving the plan waiting for a proper approver
 (clear the task to ask again).
 
 When the task starts waiting, `ApprovalRequestNotifier` (an Airflow notifier,
-承認依頼) tells the approvers through the alert channels (kenshin.platform.alerts):
+承認依頼) tells the approvers through the alert channels (kenshin_airflow.notify):
 which run, as of when, how many rows, by when, and the Required Actions page.
 The approvers (retention.yaml `purge.approvers`) become the task's assigned
 users: only they may answer in Airflow.
@@ -116,8 +116,8 @@ def approval_request(plan: dict, *, dag_id: str, run_id: str, link: str, answer_
 
 class ApprovalRequestNotifier(BaseNotifier):
     """Notifier of a HITL approval task (承認依頼): when the task starts waiting,
-    ONE message through the alert channels (the log; webhook and e-mail when
-    configured) with the plan's counts and the Required Actions page."""
+    ONE message through the alert channels (the log; e-mail and chat when their
+    Airflow connections are configured) with the plan's counts and the Required Actions page."""
 
     def __init__(self, *, plan_task_id: str) -> None:
         super().__init__()
@@ -126,7 +126,7 @@ class ApprovalRequestNotifier(BaseNotifier):
     def notify(self, context) -> None:
         from airflow.sdk.timezone import utcnow
 
-        from kenshin.platform import alerts
+        from kenshin_airflow import notify
         from kenshin_airflow.policy import ui_base_url
 
         ti, task = context["ti"], context["task"]
@@ -136,4 +136,4 @@ class ApprovalRequestNotifier(BaseNotifier):
         subject, text = approval_request(plan, dag_id=ti.dag_id, run_id=ti.run_id, link=link,
                                          answer_by=utcnow() + timeout if timeout else None,
                                          assigned=getattr(task, "assigned_users", None))
-        alerts.send(subject, text)
+        notify.send(subject, text, context)

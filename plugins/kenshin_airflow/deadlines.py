@@ -1,6 +1,6 @@
 """Deadline alerts (締切の通知): a run of `registry_sync` or `clinic_ingest` not
 done some time after it was due sends ONE alert through the project's
-channels (kenshin.platform.alerts: the log, a chat webhook, e-mail), naming the
+channels (kenshin_airflow.notify: the log, e-mail and chat), naming the
 DAG, the run, how late it is and what to do next; never personal data.
 
 Airflow's Deadline Alerts do the watching: the DAG declares a `DeadlineAlert`
@@ -143,11 +143,11 @@ async def alert_missed_deadline(finish_within_minutes: int, context: dict | None
     """The DeadlineAlert's callback (run by the triggerer): ONE alert through the
     channels; returns the channels that took it (shown as the callback's output),
     none for a run that was done in time."""
-    from kenshin.platform import alerts
+    from kenshin_airflow import notify
 
     if done_in_time(context or {}):
         log.info("deadline of a run done in time: no alert")
         return []
     subject, text = deadline_message(context or {}, finish_within_minutes)
-    # the channels block (HTTP, SMTP): off the triggerer's event loop
-    return await asyncio.to_thread(alerts.send, subject, text)
+    # the notifiers block (SMTP, HTTP): off the triggerer's event loop
+    return await asyncio.to_thread(notify.send, subject, text, context)

@@ -1,6 +1,6 @@
 """Failure alerts (障害通知) of every kenshin task: one clear message naming the
-DAG, task, run, the error and what to do next, through kenshin.platform.alerts,
-with no personal data (a database error's DETAIL lines are never passed on).
+DAG, task, run, the error and what to do next, through the alert channels
+(kenshin_airflow.notify: the log, and e-mail and chat by Airflow's notifiers), with no personal data (a database error's DETAIL lines are never passed on).
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ class AlertedFailure(AirflowFailException):
 
 def notify_failure(context) -> None:
     """Failure callback: ONE clear message naming the DAG, task, run, the error and
-    what to do next, through kenshin.platform.alerts (the log; a chat webhook and e-mail
-    when configured in include/config/alerts.yaml or the environment)."""
+    what to do next, through kenshin_airflow.notify (the log; e-mail and chat when
+    their Airflow connections are configured)."""
     from kenshin.platform import alerts
+    from kenshin_airflow import notify
 
     ti = context.get("task_instance")
     dag_id, task_id = getattr(ti, "dag_id", "?"), getattr(ti, "task_id", "?")
@@ -45,4 +46,4 @@ def notify_failure(context) -> None:
     log_url = getattr(ti, "log_url", None)
     if log_url:
         lines.append(f"log: {log_url}")
-    alerts.send(f"[kenshin] {where} failed", "\n".join(lines))
+    notify.send(f"[kenshin] {where} failed", "\n".join(lines), context)

@@ -3,7 +3,8 @@ own machinery against the metadata database: the DAG as the dag-processor stores
 it, a run created as the scheduler creates it (Airflow records its deadline
 from alerts.yaml, through the plugin's reference), the scheduler's step for
 deadlines that have passed (the callback queued as a trigger), and the trigger
-the triggerer would run, which sends the alert to a chat webhook on loopback. The run is one that was
+the triggerer would run, which sends the alert to chat (Apprise, configured by the
+connection kenshin_alert_chat, posting to a JSON webhook on loopback). The run is one that was
 due earlier than its deadline allows; nothing of Airflow is replaced."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import datetime as dt
 
 import pytest
 
-from alert_sinks import webhook_server
+from alert_sinks import chat_connection, webhook_server
 from kenshin.platform import config
 
 pytestmark = pytest.mark.dag
@@ -80,15 +81,15 @@ def test_a_run_not_done_by_its_deadline_alerts_once_through_the_channels(dag_id,
         # the triggerer: the trigger from its stored class path and kwargs, run to its end
         trigger = import_string(trigger_row.classpath)(**trigger_row.kwargs)
         with webhook_server() as (url, received):
-            monkeypatch.setenv("KENSHIN_ALERT_WEBHOOK_URL", url)
+            monkeypatch.setenv("AIRFLOW_CONN_KENSHIN_ALERT_CHAT", chat_connection(url))
             events = asyncio.run(_run_trigger(trigger))
         for event in events:
             callback.handle_event(event, session)
-        assert (callback.state, callback.output) == ("success", ["log", "webhook"])
+        assert (callback.state, callback.output) == ("success", ["log", "chat"])
         assert deadline.missed
 
     assert len(received) == 1
-    subject, *lines = received[0]["text"].splitlines()
+    subject, lines = received[0]["title"], received[0]["message"].splitlines()   # Apprise's JSON
     assert subject == f"[kenshin] {dag_id} not done by its deadline (30 min late)"
     tokyo = dt.timezone(dt.timedelta(hours=9))
     assert lines[0] == (f"run: {dag_id} {run_id}, queued; due to start {due.astimezone(tokyo):%Y-%m-%d %H:%M} JST, "
@@ -125,7 +126,7 @@ def test_a_run_done_in_time_sends_nothing(db_url, airflow_db, inbox, airflow_con
     airflow_connections(db_url)
     dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "registry_sync.py")).get_dag("registry_sync")
     with webhook_server() as (url, received):
-        monkeypatch.setenv("KENSHIN_ALERT_WEBHOOK_URL", url)
+        monkeypatch.setenv("AIRFLOW_CONN_KENSHIN_ALERT_CHAT", chat_connection(url))
         run = dag.test()   # a run due now: its deadline is two hours away
         assert run.state == "success"
         with create_session() as session:

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 import history
-from alert_sinks import smtp_server
+from alert_sinks import mail_parts, self_signed_certificate, smtp_connection, smtp_server
 from kenshin.governance import retention
 from kenshin.platform import config
 
@@ -155,13 +155,12 @@ def staff02_approves(monkeypatch):
 
 
 def test_a_waiting_plan_tells_its_approvers_through_the_alert_channels(staff02_approves, purge_dag, db_url,
-                                                                      large_plans, monkeypatch):
-    """The approval task's notifier: ONE e-mail (a mail server on loopback) naming
+                                                                      large_plans, monkeypatch, tmp_path):
+    """The approval task's notifier: ONE e-mail (the SMTP provider through the
+    connection kenshin_alert_smtp, to a mail server on loopback that demands
+    STARTTLS and a login) naming
     the run, the as-of date, the planned rows and the Required Actions page, and
     nothing of the people whose records go; the approvers are the task's assigned users."""
-    import email
-    import email.policy
-
     from airflow.api_fastapi.app import init_auth_manager
     from airflow.models.hitl import HITLDetail
     from airflow.utils.session import create_session
@@ -170,20 +169,21 @@ def test_a_waiting_plan_tells_its_approvers_through_the_alert_channels(staff02_a
     with psycopg.connect(db_url) as conn:
         people = conn.execute("select addressee_id, name_kanji, name_kana, address, birth_date "
                               "from core.person_version").fetchall()
-    with smtp_server() as (port, mails):
+    certificate = self_signed_certificate(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))   # the client trusts the test server's certificate
+    with smtp_server(certificate=certificate, login=("kenshin-alerts", "s3cret")) as (port, mails):
         monkeypatch.setenv("KENSHIN_ALERT_EMAIL_TO", "purge-approvers@example.invalid")
-        monkeypatch.setenv("KENSHIN_ALERT_SMTP_HOST", "127.0.0.1")
-        monkeypatch.setenv("KENSHIN_ALERT_SMTP_PORT", str(port))
+        monkeypatch.setenv("AIRFLOW_CONN_KENSHIN_ALERT_SMTP", smtp_connection(port, ("kenshin-alerts", "s3cret")))
         run, seen = _run_with_answer(purge_dag, db_url, "staff02")
     assert run.state == "success"
 
     with psycopg.connect(db_url) as conn:
         [(run_id, planned)] = conn.execute("select run_id, planned_rows from ops.purge_run").fetchall()
     assert len(mails) == 1   # when the task began to wait, not again when it resumed
-    mail = email.message_from_string(mails[0], policy=email.policy.default)
+    assert (mails[0].tls, mails[0].user) == (True, "kenshin-alerts")
+    mail, text = mail_parts(mails[0])
     assert mail["To"] == "purge-approvers@example.invalid"
     assert " ".join(mail["Subject"].split()) == f"[kenshin] retention_purge: purge run {run_id} as of 2026-12-05 waits for approval"
-    text = mail.get_content()
     assert (f"plan: purge run {run_id} as of 2026-12-05, retention policy {config.load('retention')['version']}: "
             f"{planned:,} rows and files to delete (approval needed over 100), requested by dag_test") in text
     assert "approvers: staff02 (retention.yaml purge.approvers), never the requester" in text

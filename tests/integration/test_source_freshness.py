@@ -12,7 +12,14 @@ import pendulum
 import psycopg
 import pytest
 
-from alert_sinks import webhook_server
+from alert_sinks import (
+    chat_connection,
+    mail_parts,
+    self_signed_certificate,
+    smtp_connection,
+    smtp_server,
+    webhook_server,
+)
 from builders import fixture_load, insert_person, insert_screening
 from kenshin.reporting.marts import late_sources_alert, source_freshness
 
@@ -80,9 +87,11 @@ def test_a_month_without_clinic_files_and_a_stopped_registry_are_told_by_their_r
 
 
 def test_marts_build_warns_through_the_alert_channels_and_goes_on(db_url, airflow_db, airflow_connections,
-                                                                  monkeypatch):
-    """The DAG's own check_freshness task, run with dag.test(): one webhook
-    message for an empty NHI list, and the task succeeds."""
+                                                                  monkeypatch, tmp_path):
+    """The DAG's own check_freshness task, run with dag.test(): one warning for
+    an empty NHI list through both channels' connections (chat: Apprise to a
+    JSON webhook; e-mail: the SMTP provider to a mail server on loopback that
+    demands STARTTLS and a login), and the task succeeds."""
     from airflow.dag_processing.dagbag import DagBag
 
     from kenshin.platform.db import PROJECT_ROOT
@@ -93,11 +102,20 @@ def test_marts_build_warns_through_the_alert_channels_and_goes_on(db_url, airflo
     airflow_connections(db_url)
     dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "marts_build.py")).get_dag("marts_build")
     only = dag.partial_subset(task_ids=["check_freshness"], include_upstream=False, include_downstream=False)
-    with webhook_server() as (url, received):
-        monkeypatch.setenv("KENSHIN_ALERT_WEBHOOK_URL", url)
+    certificate = self_signed_certificate(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))   # the client trusts the test server's certificate
+    with webhook_server() as (url, received), \
+            smtp_server(certificate=certificate, login=("kenshin-alerts", "s3cret")) as (port, mails):
+        monkeypatch.setenv("AIRFLOW_CONN_KENSHIN_ALERT_CHAT", chat_connection(url))
+        monkeypatch.setenv("AIRFLOW_CONN_KENSHIN_ALERT_SMTP", smtp_connection(port, ("kenshin-alerts", "s3cret")))
+        monkeypatch.setenv("KENSHIN_ALERT_EMAIL_TO", "data-eng@example.invalid")
         run = only.test(logical_date=pendulum.datetime(2026, 11, 10, 3, tz="Asia/Tokyo"))
     assert run.state == "success"
     assert [ti.task_id for ti in run.get_task_instances()] == ["check_freshness"]
-    assert len(received) == 1
-    assert "1 of 8 sources are late" in received[0]["text"]
-    assert "core.nhi_period" in received[0]["text"] and "no rows at all" in received[0]["text"]
+    assert len(received) == 1 and len(mails) == 1
+    assert (mails[0].tls, mails[0].user) == (True, "kenshin-alerts")
+    message, mailed = mail_parts(mails[0])
+    posted = f"{received[0]['title']}\n{received[0]['message']}"   # Apprise's JSON: title and message
+    assert f"{message['Subject']}\n{mailed}" == posted   # the same warning in both
+    assert "1 of 8 sources are late" in posted
+    assert "core.nhi_period" in posted and "no rows at all" in posted

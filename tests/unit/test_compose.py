@@ -70,6 +70,9 @@ APP_ENV = {
     "KENSHIN_HOME",
     "AIRFLOW_CONN_KENSHIN",
     "AIRFLOW_CONN_KENSHIN_DBT",
+    # the alert channels' connections (kenshin_airflow.notify SMTP_CONN_ID, CHAT_CONN_ID)
+    "AIRFLOW_CONN_KENSHIN_ALERT_SMTP",
+    "AIRFLOW_CONN_KENSHIN_ALERT_CHAT",
 }
 
 # Read by the code but deliberately NOT given to the containers: each has a
@@ -317,6 +320,17 @@ def test_airflow_works_in_the_warehouse_through_two_logins(compose):
     sql = POSTGRES_INIT.read_text(encoding="utf-8")
     assert re.search(r"(?m)^CREATE ROLE kenshin_dbt LOGIN PASSWORD :'\w+' IN ROLE kenshin_owner;$", sql)
     assert re.search(r"(?m)^\\getenv \w+ KENSHIN_DBT_DB_PASSWORD$", sql)
+
+
+def test_the_alert_channels_connections_reach_the_airflow_services(compose):
+    """Optional (empty: that channel off), and under the ids kenshin_airflow.notify reads."""
+    from kenshin_airflow.notify import CHAT_CONN_ID, SMTP_CONN_ID
+
+    common = environment(compose["x-airflow-common"])
+    for conn in (SMTP_CONN_ID, CHAT_CONN_ID):
+        name = f"AIRFLOW_CONN_{conn.upper()}"
+        assert common[name] == f"${{{name}:-}}", name
+        assert env_example()[name] == "", name
 
 
 def test_workers_reach_the_execution_api_of_the_api_server(compose, services):
